@@ -1,0 +1,116 @@
+# Adjoint Matching reference implementation -- build.
+#
+#   make            library + the amflow program            (build/)
+#   make test       doctest suite, ends with doctest's summary
+#   make asan-test  the same suite under AddressSanitizer + UBSan (build-asan/)
+#   make debug      -O0 -g build of everything, for gdb       (build-debug/)
+#   make demo       the 2-D end-to-end demo
+#   make deps       install the Debian packages (every target below depends on it)
+#
+# Overrides: NO_OMP=1 (no OpenMP), CUDA=1 (build the Thrust path with nvcc),
+#            BUILD=dir (build folder), JOBS=n.
+
+MODE   ?= release
+ifeq ($(MODE),debug)
+  BUILD ?= build-debug
+  OPT   := -O0 -g3
+else ifeq ($(MODE),asan)
+  BUILD ?= build-asan
+  OPT   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+  BUILD ?= build
+  OPT   := -O2 -g -march=x86-64-v2 -DNDEBUG
+endif
+
+CXX      ?= g++
+CXXFLAGS := -std=c++17 $(OPT) -Wall -Wextra -Wno-unused-parameter -Isrc -DXTENSOR_USE_XSIMD=0
+LDLIBS   := -lopenblas -lz -lpthread
+
+# ---- optional features: detect, say what was found, accept overrides ------
+ifeq ($(NO_OMP),1)
+  OMP_FOUND := no (NO_OMP=1)
+else
+  OMP_FOUND := $(shell echo 'int main(){}' | $(CXX) -fopenmp -x c++ - -o /dev/null 2>/dev/null && echo yes || echo no)
+endif
+ifeq ($(OMP_FOUND),yes)
+  CXXFLAGS += -fopenmp
+  LDLIBS   += -fopenmp
+else
+  CXXFLAGS += -Wno-unknown-pragmas
+endif
+
+NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+ifeq ($(CUDA),1)
+  ifeq ($(NVCC),)
+    $(error CUDA=1 but no nvcc was found; install the CUDA toolkit or drop CUDA=1)
+  endif
+  CUDA_FOUND := yes ($(NVCC))
+else
+  CUDA_FOUND := $(if $(NVCC),found at $(NVCC) but off (CUDA=1 turns it on),no)
+endif
+
+# ---- sources ---------------------------------------------------------------
+PCH_SRC  := src/pch.hpp
+LIB_SRC  ?= $(sort $(shell find src -name '*.cpp' -not -path 'src/cli/*'))
+CLI_SRC  := $(sort $(wildcard src/cli/amflow.cpp src/cli/cmd_*.cpp))
+CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/%.o)
+TEST_SRC ?= $(sort $(wildcard tests/*.cpp))
+LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
+PCH      := $(BUILD)/pch/pch.hpp.gch
+USE_PCH  := -include $(BUILD)/pch/pch.hpp -Winvalid-pch
+
+.PHONY: all lib test asan-test debug everything demo deps config clean
+.DEFAULT_GOAL := all
+
+all: deps config $(BUILD)/amflow
+
+config:
+	@echo "config: MODE=$(MODE) BUILD=$(BUILD) CXX=$(CXX) OpenMP=$(OMP_FOUND) CUDA=$(CUDA_FOUND)"
+
+deps:
+	@bash scripts/deps.sh
+
+lib: $(BUILD)/libamflow.a
+
+# Precompiled header: xtensor and the standard library, parsed once.
+$(PCH): $(PCH_SRC) | deps
+	@mkdir -p $(dir $@)
+	cp $(PCH_SRC) $(BUILD)/pch/pch.hpp
+	$(CXX) $(CXXFLAGS) -x c++-header $(BUILD)/pch/pch.hpp -o $@
+
+$(BUILD)/%.o: %.cpp $(PCH)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(USE_PCH) -MMD -MP -c $< -o $@
+
+$(BUILD)/libamflow.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/amflow: $(CLI_OBJ) $(BUILD)/libamflow.a
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/amflow-tests: $(TEST_OBJ) $(BUILD)/libamflow.a
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+# TEST_ARGS passes doctest options, e.g. make test TEST_ARGS='-tc="*adam*"'
+test: deps config $(BUILD)/amflow-tests
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} \
+	  ./$(BUILD)/amflow-tests $(TEST_ARGS)
+
+asan-test: deps
+	$(MAKE) --no-print-directory MODE=asan test TEST_ARGS='$(TEST_ARGS)'
+
+debug: deps
+	$(MAKE) --no-print-directory MODE=debug everything
+	@echo "debug build in build-debug/: gdb --args build-debug/amflow ...  or  gdb build-debug/amflow-tests"
+
+everything: config $(BUILD)/amflow $(BUILD)/amflow-tests
+
+demo: all
+	./$(BUILD)/amflow demo
+
+clean:
+	rm -rf build build-debug build-asan
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

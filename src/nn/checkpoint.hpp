@@ -1,0 +1,48 @@
+// Versioned binary checkpoints.
+//
+// Layout (little-endian):
+//   "AMFLOWCK"                       8-byte magic
+//   u32 version (= 1)
+//   str kind                         e.g. "velocity_mlp", "mlp"
+//   u32 n; n x (str key, str value)  metadata (architecture, training settings)
+//   u32 n; n x (str name, u64 rows, u64 cols, f32[rows*cols])   tensors
+//   u32 crc32 of everything above
+// where str = u32 length + bytes. Written to PATH.tmp and renamed over PATH,
+// so a crash never leaves a half-written checkpoint where a good one was.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nn/mlp.hpp"
+
+namespace am::nn {
+
+struct Checkpoint {
+    std::string kind;
+    std::map<std::string, std::string> meta;
+    std::vector<std::pair<std::string, Mat<float>>> tensors;
+
+    const std::string& get(const std::string& key) const;  // throws if missing
+    long get_int(const std::string& key) const;
+};
+
+void save_checkpoint(const std::string& path, const Checkpoint& ck);
+// Throws am::Error naming the file and the problem: missing, truncated,
+// wrong magic, unsupported version, corrupted (checksum).
+Checkpoint load_checkpoint(const std::string& path);
+
+// Model <-> checkpoint. Loading checks the kind and every tensor's shape.
+template <class T> Checkpoint to_checkpoint(const MLP<T>& m);
+template <class T> Checkpoint to_checkpoint(const VelocityMLP<T>& m);
+template <class T> MLP<T> mlp_from_checkpoint(const Checkpoint& ck);
+template <class T> VelocityMLP<T> velocity_mlp_from_checkpoint(const Checkpoint& ck);
+
+// Copies the checkpoint's tensors into existing parameters, in order,
+// checking count and shapes ("where" names the file in error messages).
+template <class T>
+void load_parameters(const Checkpoint& ck, const std::vector<Var<T>>& params, const std::string& where);
+
+}  // namespace am::nn

@@ -1,0 +1,63 @@
+// Optimisers over a list of parameter leaves. Each step reads the leaves'
+// grad() (filled by ag::backward), updates their values in place, and the
+// caller clears the gradients with zero_grad() before the next backward.
+#pragma once
+
+#include <vector>
+
+#include "autograd/engine.hpp"
+
+namespace am::nn {
+
+using ag::Var;
+
+template <class T>
+void zero_grad(const std::vector<Var<T>>& params);
+
+// Global L2 norm of all gradients (parameters without a gradient count as 0).
+template <class T>
+double grad_norm(const std::vector<Var<T>>& params);
+
+struct AdamConfig {
+    double lr = 1e-3;
+    double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+    double weight_decay = 0;   // decoupled (AdamW): p -= lr * weight_decay * p
+    double clip_norm = 0;      // > 0: scale the gradients so their global norm is at most this
+};
+
+// Adam with bias correction (Kingma & Ba, Algorithm 1), t = 1, 2, ...:
+//   m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,
+//   p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+template <class T>
+class Adam {
+public:
+    Adam(std::vector<Var<T>> params, AdamConfig cfg);
+    // One update. Returns the gradient norm before clipping. Throws am::Error
+    // if a gradient is NaN or infinite (a diverging run), before changing anything.
+    double step();
+    void zero_grad() { nn::zero_grad(params_); }
+    long steps_taken() const { return t_; }
+    AdamConfig& config() { return cfg_; }
+
+private:
+    std::vector<Var<T>> params_;
+    AdamConfig cfg_;
+    std::vector<Mat<T>> m_, v_;
+    long t_ = 0;
+};
+
+// Plain SGD with optional momentum: b = mu b + g, p -= lr b.
+template <class T>
+class SGD {
+public:
+    SGD(std::vector<Var<T>> params, double lr, double momentum = 0);
+    double step();
+    void zero_grad() { nn::zero_grad(params_); }
+
+private:
+    std::vector<Var<T>> params_;
+    double lr_, momentum_;
+    std::vector<Mat<T>> buf_;
+};
+
+}  // namespace am::nn
