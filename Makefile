@@ -5,12 +5,14 @@
 #   make asan-test  the same suite under AddressSanitizer + UBSan (build-asan/)
 #   make debug      -O0 -g build of everything, for gdb       (build-debug/)
 #   make demo       the 2-D end-to-end demo
+#   make bench      the benchmark workloads (BENCH_ARGS='--quick ...')
 #   make deps       install the Debian packages (every target below depends on it)
 #
 # Overrides: NO_OMP=1 (no OpenMP), CUDA=1 (build the Thrust path with nvcc),
-#            BUILD=dir (build folder), JOBS=n.
+#            BUILD=dir (build folder), ARCH=x86-64-v3 (default: native).
 
 MODE   ?= release
+ARCH   ?= native
 ifeq ($(MODE),debug)
   BUILD ?= build-debug
   OPT   := -O0 -g3
@@ -19,12 +21,13 @@ else ifeq ($(MODE),asan)
   OPT   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
   BUILD ?= build
-  OPT   := -O2 -g -march=x86-64-v2 -DNDEBUG
+  OPT   := -O2 -g -march=$(ARCH) -DNDEBUG
 endif
 
 CXX      ?= g++
-CXXFLAGS := -std=c++17 $(OPT) -Wall -Wextra -Wno-unused-parameter -Isrc -DXTENSOR_USE_XSIMD=0
-LDLIBS   := -lopenblas -lz -lpthread
+comma    := ,
+CXXFLAGS := -std=c++17 $(OPT) -Wall -Wextra -Wno-unused-parameter -Isrc
+LDLIBS    = -lz -lpthread
 
 # ---- optional features: detect, say what was found, accept overrides ------
 ifeq ($(NO_OMP),1)
@@ -38,6 +41,17 @@ ifeq ($(OMP_FOUND),yes)
 else
   CXXFLAGS += -Wno-unknown-pragmas
 endif
+
+# BLAS: with OpenMP, the OpenMP build of OpenBLAS, so that its threads and the
+# project's loops share one thread pool instead of fighting over the cores
+# (the default pthread build spins while OpenMP threads work: measured 3-5x
+# slower on 2 cores). Without OpenMP, the default OpenBLAS.
+MULTIARCH := $(shell $(CXX) -print-multiarch 2>/dev/null)
+OPENBLAS_OMP_DIR := /usr/lib/$(MULTIARCH)/openblas-openmp
+# '=' not ':=': decided when a link runs, after `make deps` has installed it.
+OPENBLAS_OMP = $(and $(filter yes,$(OMP_FOUND)),$(wildcard $(OPENBLAS_OMP_DIR)/libopenblas.so))
+BLAS_FOUND   = $(if $(OPENBLAS_OMP),OpenBLAS (OpenMP build),OpenBLAS)
+LDLIBS      += $(if $(OPENBLAS_OMP),-L$(OPENBLAS_OMP_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_OMP_DIR)) -lopenblas
 
 NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 ifeq ($(CUDA),1)
@@ -60,13 +74,13 @@ TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 PCH      := $(BUILD)/pch/pch.hpp.gch
 USE_PCH  := -include $(BUILD)/pch/pch.hpp -Winvalid-pch
 
-.PHONY: all lib test asan-test debug everything demo deps config clean
+.PHONY: all lib test asan-test debug everything demo bench deps config clean
 .DEFAULT_GOAL := all
 
 all: deps config $(BUILD)/amflow
 
 config:
-	@echo "config: MODE=$(MODE) BUILD=$(BUILD) CXX=$(CXX) OpenMP=$(OMP_FOUND) CUDA=$(CUDA_FOUND)"
+	@echo "config: MODE=$(MODE) BUILD=$(BUILD) CXX=$(CXX) OpenMP=$(OMP_FOUND) BLAS=$(BLAS_FOUND) CUDA=$(CUDA_FOUND)"
 
 deps:
 	@bash scripts/deps.sh
@@ -90,6 +104,10 @@ $(BUILD)/libamflow.a: $(LIB_OBJ)
 $(BUILD)/amflow: $(CLI_OBJ) $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
+# The benchmark program (shared/bench/WORKLOADS.md).
+$(BUILD)/amflow-bench: $(BUILD)/src/cli/bench.o $(BUILD)/libamflow.a
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
 $(BUILD)/amflow-tests: $(TEST_OBJ) $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -110,7 +128,11 @@ everything: config $(BUILD)/amflow $(BUILD)/amflow-tests
 demo: all
 	./$(BUILD)/amflow demo
 
+# BENCH_ARGS passes options, e.g. make bench BENCH_ARGS='--quick --workloads am2d'
+bench: deps config $(BUILD)/amflow-bench
+	./$(BUILD)/amflow-bench $(BENCH_ARGS)
+
 clean:
 	rm -rf build build-debug build-asan
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/src/cli/bench.d

@@ -9,7 +9,7 @@ set -euo pipefail
 PACKAGES=(
     g++ make
     libxtensor-dev xtl-dev libxtensor-blas-dev   # arrays, BLAS bindings
-    libopenblas-dev                              # the BLAS (pthread build)
+    libopenblas-dev libopenblas-openmp-dev       # the BLAS (its OpenMP build is linked)
     doctest-dev                                  # tests
     zlib1g-dev                                   # gzipped IDX files
     libcli11-dev                                 # command line

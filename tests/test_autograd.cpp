@@ -4,6 +4,7 @@
 
 #include "autograd/gradcheck.hpp"
 #include "autograd/ops.hpp"
+#include "core/fastmath.hpp"
 
 using namespace am;
 using namespace am::ag;
@@ -184,4 +185,16 @@ TEST_CASE("autograd: float ops agree with double ops") {
     backward(mean(square(silu(linear(xD, WD, bD)))));
     CHECK(xt::allclose(xt::cast<double>(W.grad()), WD.grad(), 1e-4, 1e-6));
     CHECK(xt::allclose(xt::cast<double>(x.grad()), xD.grad(), 1e-4, 1e-6));
+}
+
+TEST_CASE("autograd: the vectorisable exp used by SiLU matches std::exp") {
+    double worst = 0;
+    for (float x = -87.0f; x <= 88.3f; x += 0.001953125f) {
+        const double ref = std::exp(double(x));
+        worst = std::max(worst, std::abs(double(fast_exp(x)) - ref) / ref);
+    }
+    CHECK(worst < 3e-7);
+    CHECK(fast_exp(-200.0f) >= 0.0f);      // clamped, no garbage from the exponent bits
+    CHECK(std::isfinite(fast_exp(200.0f)));
+    CHECK(sigmoid(0.0f) == doctest::Approx(0.5));
 }

@@ -87,7 +87,8 @@ std::vector<Node<T>*> topological_order(Node<T>* root) {
 // Seeds root->grad and runs the backward functions of wanted nodes, children
 // before parents. Gradients of intermediate nodes are freed once used.
 template <class T>
-void run_backward(Node<T>* root, const std::vector<Node<T>*>& order, const Mat<T>* seed) {
+void run_backward(Node<T>* root, const std::vector<Node<T>*>& order, const Mat<T>* seed,
+                  const std::unordered_set<Node<T>*>* keep = nullptr) {
     if (seed) {
         AM_CHECK(seed->shape() == root->value.shape(),
                  "backward: seed of shape " + shape_str(*seed) + " for an output of shape " +
@@ -100,7 +101,8 @@ void run_backward(Node<T>* root, const std::vector<Node<T>*>& order, const Mat<T
         Node<T>* n = *it;
         if (!n->wanted || !n->backward || n->grad.size() == 0) continue;
         n->backward(*n);
-        n->grad = Mat<T>();  // an op's gradient is not kept (leaves have no backward)
+        // an op's gradient is not kept (leaves have no backward), unless asked for
+        if (!keep || !keep->count(n)) n->grad = Mat<T>();
     }
 }
 
@@ -124,7 +126,9 @@ std::vector<Mat<T>> grad(const Var<T>& out, const std::vector<Var<T>>& wrt, cons
     const auto order = topological_order(root);
     std::unordered_set<Node<T>*> chosen;
     for (const auto& w : wrt) {
-        AM_CHECK(w.node->requires_grad, "grad: a chosen leaf was created without requires_grad");
+        AM_CHECK(w.node->requires_grad,
+                 "grad: a chosen node does not require gradients (a leaf made without requires_grad, "
+                 "or a result computed from such leaves only)");
         chosen.insert(w.node.get());
     }
     // wanted(n) = n is chosen, or a parent of n is wanted (parents come first in order).
@@ -137,7 +141,7 @@ std::vector<Mat<T>> grad(const Var<T>& out, const std::vector<Var<T>>& wrt, cons
     // Leaves keep their accumulated gradients (an optimiser's): set them aside.
     std::vector<Mat<T>> kept(wrt.size());
     for (std::size_t i = 0; i < wrt.size(); ++i) kept[i] = std::move(wrt[i].node->grad), wrt[i].node->grad = Mat<T>();
-    if (reached) run_backward(root, order, seed);
+    if (reached) run_backward(root, order, seed, &chosen);
     for (std::size_t i = 0; i < wrt.size(); ++i) {
         Node<T>* w = wrt[i].node.get();
         result[i] = w->grad.size() ? std::move(w->grad) : Mat<T>(xt::zeros_like(w->value));

@@ -86,7 +86,8 @@ private:
 template <class T>
 void backward(const Var<T>& out, const Mat<T>* seed = nullptr);
 
-// Gradients of out with respect to the chosen leaves only, returned in the
+// Gradients of out with respect to the chosen nodes only (leaves, or
+// intermediate results such as the states of a sampler), returned in the
 // order given; no other gradient is formed and no leaf's grad() changes.
 template <class T>
 std::vector<Mat<T>> grad(const Var<T>& out, const std::vector<Var<T>>& wrt,

@@ -3,6 +3,7 @@
 // parents). Loops run over raw row-major storage; matrix products go through
 // am::gemm (BLAS).
 #include "autograd/ops.hpp"
+#include "core/fastmath.hpp"
 
 #include <cmath>
 #include <limits>
@@ -218,9 +219,9 @@ template <class T>
 Var<T> silu(const Var<T>& a) {
     // y = x s(x), s = sigmoid; dy/dx = s (1 + x (1 - s))
     return unary(
-        a, "silu", [](T x) { return x / (T(1) + std::exp(-x)); },
+        a, "silu", [](T x) { return x * sigmoid(x); },
         [](T x, T) {
-            const T s = T(1) / (T(1) + std::exp(-x));
+            const T s = sigmoid(x);
             return s * (T(1) + x * (T(1) - s));
         });
 }

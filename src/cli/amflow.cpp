@@ -7,8 +7,10 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "core/parallel.hpp"
 
 int main(int argc, char** argv) {
+    am::init_runtime(argv);
     CLI::App app{"amflow: flow matching and reward fine-tuning by Adjoint Matching (reference implementation)"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "amflow 0.1");

@@ -129,6 +129,11 @@ void copy_parameters(const std::vector<Var<T>>& from, const std::vector<Var<T>>&
     }
 }
 
+template <class T>
+void set_trainable(const std::vector<Var<T>>& params, bool trainable) {
+    for (const auto& p : params) p.node->requires_grad = trainable;
+}
+
 template struct Linear<float>;
 template struct Linear<double>;
 template class MLP<float>;
@@ -136,6 +141,8 @@ template class MLP<double>;
 template class VelocityMLP<float>;
 template class VelocityMLP<double>;
 template void copy_parameters(const std::vector<Var<float>>&, const std::vector<Var<float>>&);
+template void set_trainable(const std::vector<Var<float>>&, bool);
+template void set_trainable(const std::vector<Var<double>>&, bool);
 template void copy_parameters(const std::vector<Var<double>>&, const std::vector<Var<double>>&);
 
 }  // namespace am::nn

@@ -82,6 +82,11 @@ private:
     MLP<T> net_;
 };
 
+// trainable = false makes the parameters constants of the graph (a frozen
+// base model): no op records them, so no weight gradient is ever formed.
+template <class T>
+void set_trainable(const std::vector<Var<T>>& params, bool trainable);
+
 // Copies the parameter values of `from` into `to` (same architecture).
 template <class T>
 void copy_parameters(const std::vector<Var<T>>& from, const std::vector<Var<T>>& to);

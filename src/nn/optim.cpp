@@ -12,8 +12,14 @@ void zero_grad(const std::vector<Var<T>>& params) {
 template <class T>
 double grad_norm(const std::vector<Var<T>>& params) {
     double s = 0;
-    for (const auto& p : params)
-        for (std::size_t i = 0; i < p.grad().size(); ++i) s += double(p.grad().data()[i]) * p.grad().data()[i];
+    for (const auto& p : params) {
+        const T* g = p.grad().data();
+        const Index n = Index(p.grad().size());
+        double part = 0;
+#pragma omp parallel for simd reduction(+ : part) if (n > (1 << 16))
+        for (Index i = 0; i < n; ++i) part += double(g[i]) * double(g[i]);
+        s += part;
+    }
     return std::sqrt(s);
 }
 
