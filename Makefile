@@ -66,7 +66,7 @@ endif
 # ---- sources ---------------------------------------------------------------
 PCH_SRC  := src/pch.hpp
 LIB_SRC  ?= $(sort $(shell find src -name '*.cpp' -not -path 'src/cli/*'))
-CLI_SRC  := $(sort $(wildcard src/cli/amflow.cpp src/cli/cmd_*.cpp))
+CLI_SRC  := $(sort $(wildcard src/cli/amflow.cpp src/cli/common.cpp src/cli/cmd_*.cpp))
 CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/%.o)
 TEST_SRC ?= $(sort $(wildcard tests/*.cpp))
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o)

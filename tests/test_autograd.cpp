@@ -60,6 +60,11 @@ TEST_CASE("autograd: matmul and linear match finite differences") {
     check([](const Leaves& x) { return matmul(x[0], x[1]); }, {randn(5, 3, 6), randn(3, 4, 7)});
     check([](const Leaves& x) { return linear(x[0], x[1], x[2]); },
           {randn(5, 3, 8), randn(3, 4, 9), randn(1, 4, 10)});
+    check([](const Leaves& x) { return linear_silu(x[0], x[1], x[2]); },
+          {randn(5, 3, 8), randn(3, 4, 9), randn(1, 4, 10)});
+    // the fused op is the composition it replaces
+    V x(randn(5, 3, 8)), W(randn(3, 4, 9)), b(randn(1, 4, 10));
+    CHECK(xt::allclose(linear_silu(x, W, b).value(), silu(linear(x, W, b)).value()));
 }
 
 TEST_CASE("autograd: unary ops match finite differences") {

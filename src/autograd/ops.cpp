@@ -185,31 +185,68 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
     });
 }
 
+namespace {
+
+// Backward of y = x W + b given G = dL/dy:  dx = G W^T, dW = x^T G, db = column sums of G.
 template <class T>
-Var<T> linear(const Var<T>& x, const Var<T>& W, const Var<T>& b) {
+void linear_backward(Node<T>& X, Node<T>& Wn, Node<T>& B, const Mat<T>& G) {
+    if (X.wanted) gemm(G, false, Wn.value, true, X.grad, T(1), grad_target(X));
+    if (Wn.wanted) gemm(X.value, true, G, false, Wn.grad, T(1), grad_target(Wn));
+    if (B.wanted) {
+        Mat<T> g = zeros<T>(1, cols(G));
+        const Index n = rows(G), m = cols(G);
+        for (Index i = 0; i < n; ++i)
+            for (Index j = 0; j < m; ++j) g.data()[j] += G.data()[i * m + j];
+        accumulate(B, std::move(g));
+    }
+}
+
+// z = x W + b (bias written first, then gemm accumulates onto it).
+template <class T>
+Mat<T> affine(const Var<T>& x, const Var<T>& W, const Var<T>& b, const char* op) {
     AM_CHECK(x.cols() == W.rows() && b.rows() == 1 && b.cols() == W.cols(),
-             "linear: x " + shape_str(x.value()) + ", W " + shape_str(W.value()) + ", b " +
+             std::string(op) + ": x " + shape_str(x.value()) + ", W " + shape_str(W.value()) + ", b " +
                  shape_str(b.value()) + ": expected x (N, in), W (in, out), b (1, out)");
     const Index N = x.rows(), M = W.cols();
-    Mat<T> out = uninit<T>(N, M);
+    Mat<T> z = uninit<T>(N, M);
     const T* pb = b.value().data();
-    T* po = out.data();
-    for (Index i = 0; i < N; ++i)
-        for (Index j = 0; j < M; ++j) po[i * M + j] = pb[j];
-    gemm(x.value(), false, W.value(), false, out, T(1), T(1));  // out = b + x W
-    return make_op<T>(std::move(out), {x, W, b}, "linear", [](Node<T>& o) {
-        Node<T>& X = *o.parents[0];
-        Node<T>& Wn = *o.parents[1];
-        Node<T>& B = *o.parents[2];
-        if (X.wanted) gemm(o.grad, false, Wn.value, true, X.grad, T(1), grad_target(X));   // dx = G W^T
-        if (Wn.wanted) gemm(X.value, true, o.grad, false, Wn.grad, T(1), grad_target(Wn)); // dW = x^T G
-        if (B.wanted) {  // db = column sums of G
-            Mat<T> g = zeros<T>(1, cols(o.grad));
-            const Index n = rows(o.grad), m = cols(o.grad);
-            for (Index i = 0; i < n; ++i)
-                for (Index j = 0; j < m; ++j) g.data()[j] += o.grad.data()[i * m + j];
-            accumulate(B, std::move(g));
+    T* pz = z.data();
+    for (Index i = 0; i < N; ++i) std::copy_n(pb, M, pz + i * M);
+    gemm(x.value(), false, W.value(), false, z, T(1), T(1));
+    return z;
+}
+
+}  // namespace
+
+template <class T>
+Var<T> linear(const Var<T>& x, const Var<T>& W, const Var<T>& b) {
+    return make_op<T>(affine(x, W, b, "linear"), {x, W, b}, "linear", [](Node<T>& o) {
+        linear_backward(*o.parents[0], *o.parents[1], *o.parents[2], o.grad);
+    });
+}
+
+template <class T>
+Var<T> linear_silu(const Var<T>& x, const Var<T>& W, const Var<T>& b) {
+    Mat<T> z = affine(x, W, b, "linear_silu");
+    Mat<T> y = uninit_like(z);
+    const T* pz = z.data();
+    T* py = y.data();
+    const Index n = Index(z.size());
+#pragma omp parallel for simd if (n > kParallelMin)
+    for (Index i = 0; i < n; ++i) py[i] = pz[i] * sigmoid(pz[i]);
+    // backward: G_z = G_y * s (1 + z (1 - s)), s = sigmoid(z); then as linear
+    return make_op<T>(std::move(y), {x, W, b}, "linear_silu", [z = std::move(z)](Node<T>& o) {
+        Mat<T> gz = uninit_like(z);
+        const T* pz = z.data();
+        const T* go = o.grad.data();
+        T* pg = gz.data();
+        const Index n = Index(z.size());
+#pragma omp parallel for simd if (n > kParallelMin)
+        for (Index i = 0; i < n; ++i) {
+            const T s = sigmoid(pz[i]);
+            pg[i] = go[i] * s * (T(1) + pz[i] * (T(1) - s));
         }
+        linear_backward(*o.parents[0], *o.parents[1], *o.parents[2], gz);
     });
 }
 
@@ -374,6 +411,7 @@ Var<T> slice_cols(const Var<T>& a, Index begin, Index end) {
     template Var<T> rdiv_scalar(const Var<T>&, T);                                 \
     template Var<T> matmul(const Var<T>&, const Var<T>&);                          \
     template Var<T> linear(const Var<T>&, const Var<T>&, const Var<T>&);           \
+    template Var<T> linear_silu(const Var<T>&, const Var<T>&, const Var<T>&);      \
     template Var<T> silu(const Var<T>&);                                           \
     template Var<T> tanh(const Var<T>&);                                           \
     template Var<T> relu(const Var<T>&);                                           \

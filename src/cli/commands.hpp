@@ -7,8 +7,18 @@
 namespace am::cli {
 
 void register_info(CLI::App& app);
+void register_pretrain(CLI::App& app);
+void register_sample(CLI::App& app);
+void register_finetune(CLI::App& app);
+void register_eval(CLI::App& app);
+void register_demo(CLI::App& app);
 
 inline void register_commands(CLI::App& app) {
+    register_pretrain(app);
+    register_sample(app);
+    register_finetune(app);
+    register_eval(app);
+    register_demo(app);
     register_info(app);
 }
 

@@ -45,16 +45,15 @@ Var<T> MLP<T>::forward(const Var<T>& x) const {
                                              " columns, the network expects " +
                                              std::to_string(sizes_.front()));
     Var<T> h = x;
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
-        h = layers_[i](h);
-        if (i + 1 == layers_.size()) break;
+    for (std::size_t i = 0; i + 1 < layers_.size(); ++i) {
+        const Linear<T>& l = layers_[i];
         switch (act_) {
-            case Activation::SiLU: h = ag::silu(h); break;
-            case Activation::Tanh: h = ag::tanh(h); break;
-            case Activation::ReLU: h = ag::relu(h); break;
+            case Activation::SiLU: h = ag::linear_silu(h, l.W, l.b); break;  // fused silu(linear)
+            case Activation::Tanh: h = ag::tanh(l(h)); break;
+            case Activation::ReLU: h = ag::relu(l(h)); break;
         }
     }
-    return h;
+    return layers_.back()(h);
 }
 
 template <class T>

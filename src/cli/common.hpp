@@ -1,0 +1,97 @@
+// What the amflow subcommands share: loading a velocity field from
+// --model / --mixture, the time grid from --schedule / --scheme / --steps,
+// drawing samples, and the peak-memory figure.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "data/mixture.hpp"
+#include "finetune/model.hpp"
+#include "finetune/tilt.hpp"
+#include "finetune/trainer.hpp"
+#include "flow/exact_fields.hpp"
+#include "flow/sampler.hpp"
+#include "flow/schedule.hpp"
+#include "nn/checkpoint.hpp"
+
+namespace am::cli {
+
+// A velocity field named on the command line, with everything it owns:
+//   --model CKPT        a trained network (pretrain), or a fine-tuned one
+//                       (finetune: a network copy, or a mixture + residual)
+//   --mixture SPEC      the exact velocity of a Gaussian mixture: "ring" or a
+//                       JSON file
+class LoadedField {
+public:
+    static LoadedField from_options(const std::string& model_path, const std::string& mixture_spec);
+
+    // The field to sample (the fine-tuned one when there is one).
+    const flow::VelocityField& field() const;
+    // The base of a fine-tuned residual model, else the field itself.
+    const flow::VelocityField& base() const { return *base_; }
+    // The network, when the field is one (pretrain / a fine-tuned copy).
+    nn::VelocityMLP<float>* network() const { return net_.get(); }
+    // The mixture the field is exact for, or that the network was trained on.
+    const std::optional<data::GaussianMixture>& mixture() const { return mixture_; }
+    std::string describe() const { return description_; }
+
+    LoadedField() = default;
+    LoadedField(LoadedField&&) = default;
+    LoadedField& operator=(LoadedField&&) = default;
+
+private:
+    std::unique_ptr<nn::VelocityMLP<float>> net_;
+    std::optional<data::GaussianMixture> mixture_;
+    std::unique_ptr<flow::VelocityField> base_;
+    std::unique_ptr<finetune::FineTunedModel> finetuned_;
+    std::string description_;
+};
+
+// "ring" -> the default ring; anything else is a mixture JSON file.
+data::GaussianMixture load_mixture_spec(const std::string& spec);
+
+// The data a pretrained checkpoint was trained on, if it was a mixture
+// ("ring" or "mixture:PATH"), from its metadata.
+std::optional<data::GaussianMixture> mixture_of_checkpoint(const nn::Checkpoint& ck);
+
+// The sampler's step grid for --schedule (ode | memoryless | constant:S),
+// --scheme (exact | paper | offset) and K = --steps, on the CondOT path.
+flow::StepGrid make_grid(const std::string& schedule, const std::string& scheme, int K);
+
+// n samples of the field: the flow ODE (euler | heun) when schedule is "ode",
+// else the SDE on make_grid(...). trajectory (optional) gets the K + 1 states.
+Mat<float> draw_samples(const flow::VelocityField& field, Index n, int K, const std::string& schedule,
+                        const std::string& scheme, const std::string& ode_method, Rng& rng,
+                        std::vector<Mat<float>>* trajectory = nullptr);
+
+// A model fine-tuned on top of a LoadedField's field: a copy of its network,
+// or (for an exact field) the field plus a residual network.
+std::unique_ptr<finetune::FineTunedModel> make_finetuned(const LoadedField& base, Index width, Index depth,
+                                                         Rng& rng);
+
+// Runs `iters` iterations, printing a progress line every `report_every`
+// (0: never) to stderr. Returns the mean seconds per iteration.
+struct FineTuneSummary {
+    double seconds_per_iter = 0;
+    double peak_rss_mb = 0;
+    finetune::IterationStats last;
+};
+FineTuneSummary run_finetuning(finetune::FineTuner& tuner, long iters, long report_every, const std::string& label);
+
+// Saves a fine-tuned model so that `--model` loads it back (with the base's
+// mixture in its metadata when there is one).
+void save_finetuned(const std::string& path, const finetune::FineTunedModel& ft, const LoadedField& base);
+
+// Peak resident memory of this process since it started or since the last
+// reset_peak_rss(), MiB.
+double peak_rss_mb();
+void reset_peak_rss();
+
+// A one-line error for an option that must be positive.
+void require_positive(double v, const std::string& option);
+
+}  // namespace am::cli

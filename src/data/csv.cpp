@@ -1,0 +1,100 @@
+#include "data/csv.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <vector>
+
+#include "data/file_io.hpp"
+
+namespace am::data {
+
+namespace {
+
+// The comma-separated fields of one line, spaces around each field removed.
+std::vector<std::string> split_fields(const std::string& line) {
+    std::vector<std::string> fields;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t comma = line.find(',', start);
+        std::string f = line.substr(start, comma == std::string::npos ? comma : comma - start);
+        const auto first = f.find_first_not_of(" \t");
+        const auto last = f.find_last_not_of(" \t");
+        fields.push_back(first == std::string::npos ? "" : f.substr(first, last - first + 1));
+        if (comma == std::string::npos) return fields;
+        start = comma + 1;
+    }
+}
+
+// Parses the whole field as a number; false if it is not one.
+bool parse_number(const std::string& field, double* value) {
+    const char* end = field.data() + field.size();
+    const auto [ptr, ec] = std::from_chars(field.data(), end, *value);
+    return ec == std::errc() && ptr == end && !field.empty();
+}
+
+bool is_blank(const std::string& line) {
+    return line.find_first_not_of(" \t") == std::string::npos;
+}
+
+}  // namespace
+
+void write_samples_csv(const std::string& path, const Mat<float>& x) {
+    std::string text;
+    for (Index j = 0; j < cols(x); ++j) text += (j ? ",x" : "x") + std::to_string(j);
+    text += '\n';
+    char buf[32];
+    for (Index i = 0; i < rows(x); ++i) {
+        for (Index j = 0; j < cols(x); ++j) {
+            std::snprintf(buf, sizeof buf, "%s%.9g", j ? "," : "", double(x(i, j)));
+            text += buf;
+        }
+        text += '\n';
+    }
+    write_file_atomic(path, text);
+}
+
+Mat<float> read_samples_csv(const std::string& path) {
+    std::istringstream in(read_file(path));
+    std::string line;
+    Index lineno = 0, d = 0;
+    std::vector<float> values;
+    const auto where = [&] { return path + ":" + std::to_string(lineno) + ": "; };
+
+    while (std::getline(in, line)) {
+        ++lineno;
+        if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF files
+        if (is_blank(line)) continue;
+        const auto fields = split_fields(line);
+        if (d == 0) {  // the header
+            double v;
+            for (const auto& f : fields)
+                if (parse_number(f, &v))
+                    throw Error(where() + "missing header: expected column names (x0,x1,...), found \"" +
+                                line + "\"");
+            d = Index(fields.size());
+            continue;
+        }
+        if (Index(fields.size()) != d)
+            throw Error(where() + "ragged row: " + std::to_string(fields.size()) +
+                        " fields, the header has " + std::to_string(d));
+        for (std::size_t j = 0; j < fields.size(); ++j) {
+            double v;
+            if (!parse_number(fields[j], &v))
+                throw Error(where() + "field " + std::to_string(j + 1) + " \"" + fields[j] +
+                            "\" is not a number");
+            if (!std::isfinite(float(v)))
+                throw Error(where() + "field " + std::to_string(j + 1) + " \"" + fields[j] +
+                            "\" is not a finite float");
+            values.push_back(float(v));
+        }
+    }
+    if (d == 0) throw Error(path + ": empty file: expected a header line x0,x1,... and rows");
+
+    Mat<float> x = zeros<float>(Index(values.size()) / d, d);
+    std::copy(values.begin(), values.end(), x.begin());
+    return x;
+}
+
+}  // namespace am::data

@@ -1,0 +1,27 @@
+// Samples as CSV: the exchange format between the programs, the notebooks
+// and any plotting tool.
+//
+//   x0,x1,...,x{d-1}        header: one name per column
+//   0.12345678,-1.5,...     one row per sample, d numbers
+//
+// Numbers are written with 9 significant digits, enough to read back the
+// exact float.
+#pragma once
+
+#include <string>
+
+#include "core/tensor.hpp"
+
+namespace am::data {
+
+// Writes the (N, d) samples with the header x0,...,x{d-1}, atomically
+// (PATH.tmp, then rename).
+void write_samples_csv(const std::string& path, const Mat<float>& x);
+
+// Reads a samples CSV: a header line (any names, but not numbers) then rows of
+// as many finite numbers; blank lines are skipped. Returns (N, d); N may be 0.
+// Throws am::Error "PATH:LINE: problem" for a missing header, a ragged row, a
+// field that is not a number, NaN/inf, or an empty file.
+Mat<float> read_samples_csv(const std::string& path);
+
+}  // namespace am::data

@@ -1,0 +1,83 @@
+// Adjoints and losses of reward fine-tuning, in the discrete frame of
+// flow/sampler.hpp: one step of the (fine-tuned) sampler is
+//
+//   X_{k+1} = c_k X_k + d_k v_ft(X_k, t_k) + s_k eps_k,
+//
+// and the discretised SOC cost of a trajectory (DESIGN.md 2-3) is
+//
+//   L = sum_k || d_k delta_k ||^2 / (2 s_k^2)  -  lambda r(X_K),
+//   delta_k = v_ft(X_k, t_k) - v_base(X_k, t_k).
+//
+// Adjoint a_k = dL/dX_k, from a_K = -lambda grad r(X_K) backwards:
+//   lean  a_k = c_k a_{k+1} + d_k J_base(X_k)^T a_{k+1}            (base only)
+//   full  a_k = c_k a_{k+1} + J_ft(X_k)^T (d_k a_{k+1} + (d_k^2/s_k^2) delta_k)
+//                          - J_base(X_k)^T ((d_k^2/s_k^2) delta_k)     (exact discrete adjoint)
+// When v_ft = v_base the two coincide with the BPTT gradient dL/dX_k.
+//
+// Adjoint-matching loss (the control applied at step k moves X_{k+1}, so
+// u_k pairs with a_{k+1}; DESIGN.md 3):
+//   1/2 mean over trajectories of sum over chosen k of
+//   || (d_k / s_k) delta_k + s_k a_{k+1} ||^2
+// (for Euler-Maruyama this is h/2 || u + sigma a ||^2). With the full adjoint
+// and every step chosen its parameter gradient equals the BPTT gradient.
+#pragma once
+
+#include <vector>
+
+#include "finetune/model.hpp"
+#include "finetune/reward.hpp"
+#include "flow/sampler.hpp"
+
+namespace am::finetune {
+
+// a_K = -lambda grad r(X_K). If r_out is given, r(X_K) (B, 1) is stored there.
+Mat<float> terminal_adjoint(const Reward& reward, double lambda, const Mat<float>& x1,
+                            Mat<float>* r_out = nullptr);
+
+struct Adjoint {
+    std::vector<Mat<float>> a;       // K + 1 entries: a[k] = dL/dX_k, (B, d)
+    std::vector<Mat<float>> v_base;  // K entries: v_base(X_k, t_k), reused by the loss
+};
+
+// traj: X_0 .. X_K (K + 1 states of (B, d)).
+Adjoint lean_adjoint(const flow::VelocityField& base, const flow::StepGrid& grid,
+                     const std::vector<Mat<float>>& traj, const Mat<float>& a_terminal);
+Adjoint full_adjoint(const FineTunedModel& ft, const flow::StepGrid& grid,
+                     const std::vector<Mat<float>>& traj, const Mat<float>& a_terminal);
+
+// Which steps carry the loss.
+struct LossSteps {
+    enum class Kind { All, Paper, Last } kind = Kind::All;
+    int n = 0;  // for Last
+    // all | paper (the last K/4 always, plus K/4 drawn from the others:
+    // for K = 40, 10 random of the first 30 plus the last 10) | last:N
+    static LossSteps parse(const std::string& spec);
+    std::vector<int> choose(int K, Rng& rng) const;
+    std::string describe() const;
+};
+
+struct LossInfo {
+    double clipped_fraction = 0;  // share of (trajectory, step) terms dropped by the clip
+    Index terms = 0;
+};
+
+// The adjoint-matching loss above on the chosen steps. clip > 0 drops every
+// term whose value on the continuous scale, ||residual||^2 / (t_{k+1} - t_k)
+// = ||u + sigma a||^2 for Euler-Maruyama, exceeds clip (the paper uses
+// 1.6 lambda^2); a dropped term contributes no gradient.
+// A step with s_k = 0 (sigma = 0: the ODE) has no control to learn: its term
+// is (d_k^2 / (t_{k+1} - t_k)) ||delta_k||^2 / 2, which pulls v_ft back onto v_base.
+ag::Var<float> adjoint_matching_loss(const FineTunedModel& ft, const flow::StepGrid& grid,
+                                     const std::vector<Mat<float>>& traj, const Adjoint& adj,
+                                     const std::vector<int>& steps, double clip,
+                                     LossInfo* info = nullptr);
+
+// The discretised SOC cost L (mean over trajectories) on the autograd tape
+// through the whole sampler, for backpropagation through time. eps holds the
+// K noise draws (B, d). If states is given it receives the K + 1 states X_k
+// as tape nodes (to differentiate with respect to them).
+ag::Var<float> bptt_loss(const FineTunedModel& ft, const flow::StepGrid& grid, const Mat<float>& x0,
+                         const std::vector<Mat<float>>& eps, const Reward& reward, double lambda,
+                         std::vector<ag::Var<float>>* states = nullptr);
+
+}  // namespace am::finetune

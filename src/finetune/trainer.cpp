@@ -1,0 +1,132 @@
+#include "finetune/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+
+namespace am::finetune {
+
+using ag::Var;
+
+Method parse_method(const std::string& name) {
+    if (name == "am") return Method::AM;
+    if (name == "basic-am") return Method::BasicAM;
+    if (name == "bptt") return Method::BPTT;
+    if (name == "draft") return Method::DRaFT;
+    if (name == "refl") return Method::ReFL;
+    throw Error("unknown method '" + name + "' (expected am, basic-am, bptt, draft or refl)");
+}
+
+std::string method_name(Method m) {
+    switch (m) {
+        case Method::AM: return "am";
+        case Method::BasicAM: return "basic-am";
+        case Method::BPTT: return "bptt";
+        case Method::DRaFT: return "draft";
+        case Method::ReFL: return "refl";
+    }
+    return "?";
+}
+
+FineTuner::FineTuner(FineTunedModel& model, const Reward& reward, flow::StepGrid grid, FineTuneConfig cfg,
+                     std::uint64_t seed)
+    : model_(model), reward_(reward), grid_(std::move(grid)), cfg_(cfg), rng_(seed),
+      adam_(model.parameters(), cfg.adam) {
+    AM_CHECK(reward.dim() == model.dim(), "fine-tuning: the reward is " + std::to_string(reward.dim()) +
+                                              "-D, the model " + std::to_string(model.dim()) + "-D");
+    AM_CHECK(cfg.batch > 0, "fine-tuning: the batch must be positive");
+    AM_CHECK(!grid_.empty(), "fine-tuning: the time grid has no steps");
+    AM_CHECK(std::isfinite(cfg.lambda), "fine-tuning: lambda must be a finite number");
+    AM_CHECK(cfg.draft_k >= 1 && cfg.draft_k <= int(grid_.size()),
+             "fine-tuning: draft K must be between 1 and the number of steps");
+}
+
+IterationStats FineTuner::iterate() {
+    const auto t0 = std::chrono::steady_clock::now();
+    IterationStats st;
+    Var<float> loss;
+    switch (cfg_.method) {
+        case Method::AM:
+        case Method::BasicAM: loss = adjoint_matching(st); break;
+        case Method::BPTT: loss = backprop_through_time(st); break;
+        case Method::DRaFT: loss = draft(st); break;
+        case Method::ReFL: loss = refl(st); break;
+    }
+    st.loss = loss.item();
+    AM_CHECK(std::isfinite(st.loss), "fine-tuning (" + method_name(cfg_.method) +
+                                         "): the loss is NaN or infinite: the run diverged "
+                                         "(try a smaller learning rate, a loss clip, or more steps)");
+    adam_.zero_grad();
+    ag::backward(loss);
+    st.grad_norm = adam_.step();
+    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return st;
+}
+
+// Trajectories from the current fine-tuned model (no tape), the adjoint
+// backwards, then the regression loss on the chosen steps.
+Var<float> FineTuner::adjoint_matching(IterationStats& st) {
+    std::vector<Mat<float>> traj;
+    {
+        ag::NoGrad no_tape;
+        flow::sample_sde(model_, grid_, rng_.normal<float>(cfg_.batch, model_.dim()), rng_, &traj);
+    }
+    Mat<float> r;
+    const Mat<float> aK = terminal_adjoint(reward_, cfg_.lambda, traj.back(), &r);
+    st.reward_mean = xt::mean(r)();
+    const Adjoint adj = cfg_.method == Method::AM ? lean_adjoint(model_.base(), grid_, traj, aK)
+                                                  : full_adjoint(model_, grid_, traj, aK);
+    LossInfo info;
+    Var<float> loss = adjoint_matching_loss(model_, grid_, traj, adj,
+                                            cfg_.loss_steps.choose(int(grid_.size()), rng_), cfg_.clip, &info);
+    st.clipped_fraction = info.clipped_fraction;
+    return loss;
+}
+
+Var<float> FineTuner::backprop_through_time(IterationStats& st) {
+    const Mat<float> x0 = rng_.normal<float>(cfg_.batch, model_.dim());
+    std::vector<Mat<float>> eps;
+    for (std::size_t k = 0; k < grid_.size(); ++k) eps.push_back(rng_.normal<float>(cfg_.batch, model_.dim()));
+    std::vector<Var<float>> states;
+    Var<float> loss = bptt_loss(model_, grid_, x0, eps, reward_, cfg_.lambda, &states);
+    st.reward_mean = xt::mean(reward_.value(states.back().value()))();
+    return loss;
+}
+
+// One step X_{k+1} = c X_k + d v_ft + s eps on the tape.
+namespace {
+Var<float> tape_step(const FineTunedModel& m, const flow::Step& s, const Var<float>& x, Rng& rng) {
+    Var<float> v = m.forward(x, float(s.t_net));
+    return x * float(s.c) + v * float(s.d) + Var<float>(rng.normal<float>(x.rows(), x.cols()) * float(s.s));
+}
+}  // namespace
+
+Var<float> FineTuner::draft(IterationStats& st) {
+    const std::size_t K = grid_.size(), first_on_tape = K - std::size_t(cfg_.draft_k);
+    Mat<float> x = rng_.normal<float>(cfg_.batch, model_.dim());
+    {
+        ag::NoGrad no_tape;
+        for (std::size_t k = 0; k < first_on_tape; ++k) x = tape_step(model_, grid_[k], Var<float>(x), rng_).value();
+    }
+    Var<float> xv(x);
+    for (std::size_t k = first_on_tape; k < K; ++k) xv = tape_step(model_, grid_[k], xv, rng_);
+    Var<float> r = reward_.forward(xv);
+    st.reward_mean = xt::mean(r.value())();
+    return ag::mean(r) * float(-cfg_.lambda);
+}
+
+Var<float> FineTuner::refl(IterationStats& st) {
+    const std::size_t K = grid_.size(), stop = std::size_t(rng_.below(K));
+    Mat<float> x = rng_.normal<float>(cfg_.batch, model_.dim());
+    {
+        ag::NoGrad no_tape;
+        for (std::size_t k = 0; k < stop; ++k) x = tape_step(model_, grid_[k], Var<float>(x), rng_).value();
+    }
+    // CondOT one-step denoiser: E[X_1 | X_t = x] = x + (1 - t) v(x, t)
+    const float t = float(grid_[stop].t_net);
+    Var<float> x1_hat = Var<float>(x) + model_.forward(Var<float>(x), t) * (1.0f - t);
+    Var<float> r = reward_.forward(x1_hat);
+    st.reward_mean = xt::mean(r.value())();
+    return ag::mean(r) * float(-cfg_.lambda);
+}
+
+}  // namespace am::finetune

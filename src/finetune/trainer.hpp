@@ -1,0 +1,66 @@
+// Reward fine-tuning, every method behind one switch (--method):
+//
+//   am        adjoint matching with the lean adjoint (base VJPs only)
+//   basic-am  the same regression onto the full (exact discrete) adjoint
+//   bptt      the discretised SOC cost differentiated through the sampler
+//   draft     DRaFT-K: -lambda r(X_1) backpropagated through the last K steps,
+//             no control cost
+//   refl      ReFL: -lambda r of the one-step denoiser x_t + (1 - t) v_ft(x_t, t)
+//             at a random step t (CondOT)
+//
+// One iteration = fresh trajectories from the current fine-tuned model, a
+// loss, a backward pass, one Adam step.
+#pragma once
+
+#include <string>
+
+#include "finetune/adjoint.hpp"
+#include "nn/optim.hpp"
+
+namespace am::finetune {
+
+enum class Method { AM, BasicAM, BPTT, DRaFT, ReFL };
+Method parse_method(const std::string& name);
+std::string method_name(Method m);
+
+struct FineTuneConfig {
+    Method method = Method::AM;
+    double lambda = 1.0;
+    Index batch = 512;
+    LossSteps loss_steps;      // am, basic-am
+    double clip = 0;           // am, basic-am: per-term clip (paper: 1.6 lambda^2); 0 = off
+    int draft_k = 1;           // draft: steps backpropagated through
+    nn::AdamConfig adam{1e-4};
+};
+
+struct IterationStats {
+    double loss = 0;
+    double reward_mean = 0;    // mean r(X_1) of this iteration's trajectories (before the update)
+    double grad_norm = 0;
+    double clipped_fraction = 0;
+    double seconds = 0;
+};
+
+class FineTuner {
+public:
+    FineTuner(FineTunedModel& model, const Reward& reward, flow::StepGrid grid, FineTuneConfig cfg,
+              std::uint64_t seed);
+    IterationStats iterate();
+    const FineTuneConfig& config() const { return cfg_; }
+    const flow::StepGrid& grid() const { return grid_; }
+
+private:
+    ag::Var<float> adjoint_matching(IterationStats& st);
+    ag::Var<float> backprop_through_time(IterationStats& st);
+    ag::Var<float> draft(IterationStats& st);
+    ag::Var<float> refl(IterationStats& st);
+
+    FineTunedModel& model_;
+    const Reward& reward_;
+    flow::StepGrid grid_;
+    FineTuneConfig cfg_;
+    Rng rng_;
+    nn::Adam<float> adam_;
+};
+
+}  // namespace am::finetune

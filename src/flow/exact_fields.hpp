@@ -1,0 +1,46 @@
+// Exact velocity fields of the CondOT path for Gaussian data: the "perfect
+// base models" that separate the method's error from the network's
+// (DESIGN.md 4.1 and 4.2). Their vector-Jacobian products are analytic.
+#pragma once
+
+#include "data/mixture.hpp"
+#include "flow/velocity_field.hpp"
+
+namespace am::flow {
+
+// Data N(m, s^2) in 1-D:
+//   v(x, t) = m + (t s^2 - (1 - t)) / V_t (x - t m),  V_t = t^2 s^2 + (1 - t)^2.
+class GaussianVelocity1D : public VelocityField {
+public:
+    GaussianVelocity1D(double m, double s);
+    Index dim() const override { return 1; }
+    Mat<float> velocity(const Mat<float>& x, float t) const override;
+    Mat<float> vjp(const Mat<float>& x, float t, const Mat<float>& cot, Mat<float>* v_out = nullptr) const override;
+    // The score of the marginal N(t m, V_t) at x: -(x - t m) / V_t.
+    double score(double x, double t) const;
+
+private:
+    double m_, s_;
+};
+
+// Data sum_k w_k N(mu_k, S_k) in d dimensions:
+//   v(x, t) = sum_k g_k(x, t) m_k(x, t),  m_k = mu_k + A_k (x - t mu_k),
+//   A_k = (t S_k - (1 - t) I) C_k^-1,  C_k = t^2 S_k + (1 - t)^2 I,
+//   g_k = responsibilities under the marginal components N(t mu_k, C_k).
+// Jacobian: J = sum_k g_k A_k + sum_k g_k m_k (l_k - lbar)^T,
+//   l_k = -C_k^-1 (x - t mu_k) (the gradient of log N_k), lbar = sum_j g_j l_j.
+class MixtureVelocity : public VelocityField {
+public:
+    explicit MixtureVelocity(data::GaussianMixture mix);
+    Index dim() const override { return mix_.dim(); }
+    Mat<float> velocity(const Mat<float>& x, float t) const override;
+    Mat<float> vjp(const Mat<float>& x, float t, const Mat<float>& cot, Mat<float>* v_out = nullptr) const override;
+    const data::GaussianMixture& mixture() const { return mix_; }
+
+private:
+    // v (and J^T cot when cot is given) for every row.
+    void evaluate(const Mat<float>& x, float t, const Mat<float>* cot, Mat<float>* v, Mat<float>* jtc) const;
+    data::GaussianMixture mix_;
+};
+
+}  // namespace am::flow

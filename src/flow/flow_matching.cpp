@@ -1,0 +1,91 @@
+#include "flow/flow_matching.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+namespace am::flow {
+
+ag::Var<float> flow_matching_loss(const nn::VelocityMLP<float>& net, const Schedule& schedule,
+                                  const Mat<float>& x1, const Mat<float>& x0, const Mat<float>& t) {
+    AM_CHECK(x1.shape() == x0.shape() && rows(t) == rows(x1) && cols(t) == 1,
+             "flow_matching_loss: expected x1, x0 (B, d) and t (B, 1), got " + shape_str(x1) + ", " +
+                 shape_str(x0) + ", " + shape_str(t));
+    const Index B = rows(x1), d = cols(x1);
+    Mat<float> xt = Mat<float>::from_shape(x1.shape());
+    Mat<float> target = Mat<float>::from_shape(x1.shape());
+    for (Index i = 0; i < B; ++i) {
+        const double ti = t(i, 0);
+        const float a = float(schedule.alpha(ti)), b = float(schedule.beta(ti));
+        const float da = float(schedule.alpha_dot(ti)), db = float(schedule.beta_dot(ti));
+        for (Index j = 0; j < d; ++j) {
+            xt(i, j) = a * x1(i, j) + b * x0(i, j);
+            target(i, j) = da * x1(i, j) + db * x0(i, j);
+        }
+    }
+    return ag::mean(ag::square(net.forward(ag::Var<float>(xt), ag::Var<float>(t)) - ag::Var<float>(target)));
+}
+
+FlowMatchingTrainer::FlowMatchingTrainer(nn::VelocityMLP<float>& net, const Schedule& schedule,
+                                         std::function<Mat<float>(Index, Rng&)> data, Index batch,
+                                         nn::AdamConfig adam)
+    : net_(net), schedule_(schedule), data_(std::move(data)), batch_(batch), adam_(net.parameters(), adam) {
+    AM_CHECK(batch > 0, "flow matching: the batch must be positive");
+}
+
+double FlowMatchingTrainer::step(Rng& rng) {
+    const Mat<float> x1 = data_(batch_, rng);
+    AM_CHECK(rows(x1) == batch_ && cols(x1) == net_.dim(),
+             "flow matching: the data gave " + shape_str(x1) + ", expected (" + std::to_string(batch_) +
+                 ", " + std::to_string(net_.dim()) + ")");
+    const Mat<float> x0 = rng.normal<float>(batch_, net_.dim());
+    const Mat<float> t = rng.uniform<float>(batch_, 1);
+    ag::Var<float> loss = flow_matching_loss(net_, schedule_, x1, x0, t);
+    const double value = loss.item();
+    AM_CHECK(std::isfinite(value), "flow matching: the loss is NaN or infinite (the run diverged: "
+                                   "lower the learning rate)");
+    adam_.zero_grad();
+    ag::backward(loss);
+    adam_.step();
+    return value;
+}
+
+TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Schedule& schedule,
+                             const std::function<Mat<float>(Index, Rng&)>& data,
+                             const FlowMatchingConfig& cfg, Rng& rng) {
+    AM_CHECK(cfg.steps > 0 && cfg.batch > 0 && cfg.log_every > 0,
+             "flow matching: steps, batch and log interval must be positive");
+    FlowMatchingTrainer trainer(net, schedule, data, cfg.batch, cfg.adam);
+    TrainLog log;
+    using clock = std::chrono::steady_clock;
+    const auto start = clock::now();
+    auto last_print = start;
+    double acc = 0;
+    long acc_n = 0;
+    for (long s = 1; s <= cfg.steps; ++s) {
+        const double loss = trainer.step(rng);
+        acc += loss;
+        ++acc_n;
+        if (s % cfg.log_every == 0 || s == cfg.steps) {
+            log.step.push_back(s);
+            log.loss.push_back(acc / double(acc_n));
+            acc = 0;
+            acc_n = 0;
+        }
+        const auto now = clock::now();
+        if (cfg.progress_seconds > 0 &&
+            (std::chrono::duration<double>(now - last_print).count() >= cfg.progress_seconds || s == cfg.steps)) {
+            const double el = std::chrono::duration<double>(now - start).count();
+            const double rate = double(s) / el;
+            std::fprintf(stderr, "\rpretrain: step %ld/%ld  loss %.4f  %.1f steps/s  %.0f s left   %s",
+                         s, cfg.steps, log.loss.empty() ? loss : log.loss.back(), rate,
+                         double(cfg.steps - s) / rate, s == cfg.steps ? "\n" : "");
+            std::fflush(stderr);
+            last_print = now;
+        }
+    }
+    log.seconds = std::chrono::duration<double>(clock::now() - start).count();
+    return log;
+}
+
+}  // namespace am::flow

@@ -1,0 +1,57 @@
+// Flow matching (Lipman et al. 2023) on the affine path of DESIGN.md 2:
+//   X_t = alpha_t X1 + beta_t X0,  target velocity alpha_dot_t X1 + beta_dot_t X0
+// (CondOT: X_t = t X1 + (1 - t) X0, target X1 - X0), and its training loop.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "flow/schedule.hpp"
+#include "nn/mlp.hpp"
+#include "nn/optim.hpp"
+
+namespace am::flow {
+
+// Mean over all entries of (v_theta(X_t, t) - target)^2.
+// x1: data (B, d), x0: noise (B, d), t: times (B, 1).
+ag::Var<float> flow_matching_loss(const nn::VelocityMLP<float>& net, const Schedule& schedule,
+                                  const Mat<float>& x1, const Mat<float>& x0, const Mat<float>& t);
+
+struct FlowMatchingConfig {
+    long steps = 5000;
+    Index batch = 1024;
+    nn::AdamConfig adam{1e-3};
+    long log_every = 100;     // a loss-log entry every this many steps
+    double progress_seconds = 2.0;  // a progress line at most this often (0: never)
+};
+
+struct TrainLog {
+    std::vector<long> step;
+    std::vector<double> loss;  // mean of the losses since the previous entry
+    double seconds = 0;
+};
+
+// One training step at a time (the benchmark times exactly this).
+class FlowMatchingTrainer {
+public:
+    FlowMatchingTrainer(nn::VelocityMLP<float>& net, const Schedule& schedule,
+                        std::function<Mat<float>(Index, Rng&)> data, Index batch, nn::AdamConfig adam);
+    // A batch of data, noise and times; the loss; backward; one Adam step. Returns the loss.
+    double step(Rng& rng);
+
+private:
+    nn::VelocityMLP<float>& net_;
+    const Schedule& schedule_;
+    std::function<Mat<float>(Index, Rng&)> data_;
+    Index batch_;
+    nn::Adam<float> adam_;
+};
+
+// Trains net on batches from `data` (n, rng) -> (n, d), x0 ~ N(0, I), t ~ U(0, 1).
+// Prints a progress line (step, loss, steps/s, time left) to stderr on long runs.
+TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Schedule& schedule,
+                             const std::function<Mat<float>(Index, Rng&)>& data,
+                             const FlowMatchingConfig& cfg, Rng& rng);
+
+}  // namespace am::flow

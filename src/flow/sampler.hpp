@@ -1,0 +1,99 @@
+// Samplers: the flow ODE (Euler, Heun) and the same-marginals SDE for any
+// noise schedule, on the uniform grid t_k = k / K, k = 0..K.
+//
+// Every SDE scheme is written in one frame (DESIGN.md 3), the step
+//
+//   X_{k+1} = c_k X_k + d_k v(X_k, t_net_k) + s_k eps_k,   eps_k ~ N(0, I),
+//
+// and the fine-tuning code uses exactly these coefficients. With a fine-tuned
+// velocity the step is X_{k+1} = c X_k + d v_ft(X_k, t_net) + s eps, so, in
+// discrete time and exactly:
+//   control cost of step k:   ||d_k (v_ft - v_base)||^2 / (2 s_k^2)
+//   lean adjoint:             a_k = c_k a_{k+1} + d_k J_base(X_k, t_net_k)^T a_{k+1}
+// (DESIGN writes d_k 2 v for the memoryless case; here d_k multiplies v
+// directly, so memoryless Euler-Maruyama has d_k = 2h.)
+//
+// The continuous SDE is dX = b dt + sigma dB with b = gv v - lx x,
+// gv = 1 + sigma^2 / (2 eta), lx = sigma^2 kappa / (2 eta) (flow/schedule.hpp).
+// Schemes (h = 1/K; the velocity is always evaluated at t_net = t_k):
+//
+//   exact   the linear part integrated exactly, v frozen at v(X_k, t_k) over
+//           [t_k, t_{k+1}] (an exponential integrator):
+//             c = exp(-int_{t_k}^{t_{k+1}} lx),
+//             d = int exp(-int_u^{t_{k+1}} lx) gv(u) du,
+//             s^2 = int exp(-2 int_u^{t_{k+1}} lx) sigma^2(u) du.
+//           memoryless: exp(-int_u^{t1} kappa) = alpha(u) / alpha(t1), so
+//             c = alpha(t_k) / alpha(t_{k+1}), d = 2 int alpha(u)/alpha(t_{k+1}) du,
+//             s^2 = int (alpha(u)/alpha(t_{k+1}))^2 2 eta(u) du;
+//           for CondOT the closed forms of DESIGN 3 (c = t_k / t_{k+1},
+//           d = (t_{k+1}^2 - t_k^2) / t_{k+1}, s^2 = (2 / t_{k+1}^2)
+//           [(t_{k+1}^2 - t_k^2)/2 - (t_{k+1}^3 - t_k^3)/3]); other schedules
+//           by Gauss-Legendre quadrature of integrands that are finite at
+//           t = 0. The first step (c = 0) is well defined.
+//           constant sigma: nested Gauss-Legendre quadrature of the three
+//           integrals. On the last step (t_{k+1} = 1) lx and gv diverge (eta_1 = 0):
+//           the frozen-v model breaks down there (only the combination
+//           v - kappa x = eta * score stays finite), so that one step is
+//           Euler-Maruyama at t_k = 1 - h: c = 1 - h lx(t_k), d = h gv(t_k),
+//           s = sqrt(h) sigma.
+//   paper   Euler-Maruyama with the offsets of the paper's Algorithm 1
+//           (CondOT): kappa -> 1/(t + h), eta -> (1 - t + h)/(t + h), so the
+//           memoryless sigma^2 = 2 (1 - t + h)/(t + h); constant sigma keeps
+//           its value and uses the same offset kappa and eta.
+//   offset  Euler-Maruyama with only 1/t -> 1/(t + h) (the benchmark grid of
+//           WORKLOADS.md): kappa = 1/(t + h), eta = (1 - t)/(t + h), memoryless
+//           sigma^2 = 2 (1 - t)/(t + h); constant sigma as for paper.
+//   Euler-Maruyama step: c = 1 - h sigma^2 kappa / (2 eta), d = h (1 + sigma^2/(2 eta)),
+//   s = sqrt(h) sigma, with the (offset) kappa and eta at t_k. Nothing is
+//   evaluated at t = 1, where eta = 0: the last evaluation is at t_k = 1 - h.
+//
+// sigma = 0 (the ODE) gives plain Euler in every scheme: c = 1, d = h, s = 0.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/random.hpp"
+#include "flow/schedule.hpp"
+#include "flow/velocity_field.hpp"
+
+namespace am::flow {
+
+struct Step {
+    double t_net;    // the time the velocity field is evaluated at (= t0)
+    double t0, t1;   // the step's interval
+    double c, d, s;  // X_{k+1} = c X_k + d v(X_k, t_net) + s eps_k
+};
+using StepGrid = std::vector<Step>;
+
+enum class Scheme { Exact, Paper, Offset };
+Scheme parse_scheme(const std::string& name);  // "exact" | "paper" | "offset", else am::Error
+std::string scheme_name(Scheme s);
+
+// K steps over [0, 1] (see the top of this file). Paper and offset are
+// written for the CondOT path: with another schedule and sigma != 0 they
+// throw. The last step ends exactly at t = 1.
+StepGrid make_step_grid(const Schedule& schedule, const Noise& noise, int K, Scheme scheme);
+
+// SDE samples X_K from X_0 = x0 (N, d) -> (N, d); trajectory (if given) gets
+// the K + 1 states X_0..X_K. One draw eps_k = N(0, I) of shape (N, d) per step
+// with s_k > 0, in step order, so a seed fixes the samples.
+Mat<float> sample_sde(const VelocityField& v, const StepGrid& grid, Mat<float> x0, Rng& rng,
+                      std::vector<Mat<float>>* trajectory = nullptr);
+
+// The same, building the grid make_step_grid(schedule, noise, K, scheme).
+Mat<float> sample_sde(const VelocityField& v, const Schedule& schedule, const Noise& noise, int K, Scheme scheme,
+                      Mat<float> x0, Rng& rng, std::vector<Mat<float>>* trajectory = nullptr);
+
+enum class OdeMethod { Euler, Heun };
+OdeMethod parse_ode_method(const std::string& name);  // "euler" | "heun", else am::Error
+
+// The flow ODE dX/dt = v from x0 (N, d) at t = 0 to t = 1 in K uniform steps -> (N, d);
+// trajectory (if given) gets X_0..X_K.
+//   Euler: X_{k+1} = X_k + h v(X_k, t_k)
+//   Heun:  X~ = X_k + h v(X_k, t_k); X_{k+1} = X_k + h/2 (v(X_k, t_k) + v(X~, t_{k+1}))
+//          (second order; its last stage evaluates v at t = 1)
+Mat<float> sample_ode(const VelocityField& v, Mat<float> x0, int K, OdeMethod method,
+                      std::vector<Mat<float>>* trajectory = nullptr);
+
+}  // namespace am::flow

@@ -1,0 +1,112 @@
+#include "flow/schedule.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+
+namespace am::flow {
+
+double VPCosine::alpha(double t) const { return std::sin(M_PI * t / 2); }
+// cos(pi t / 2) written as sin(pi (1 - t) / 2), so that beta(1) is exactly 0
+double VPCosine::beta(double t) const { return std::sin(M_PI * (1 - t) / 2); }
+double VPCosine::alpha_dot(double t) const { return M_PI / 2 * std::cos(M_PI * t / 2); }
+double VPCosine::beta_dot(double t) const { return -M_PI / 2 * std::cos(M_PI * (1 - t) / 2); }
+
+std::unique_ptr<Schedule> make_schedule(const std::string& name) {
+    if (name == "condot") return std::make_unique<CondOT>();
+    if (name == "vp-cosine") return std::make_unique<VPCosine>();
+    throw Error("unknown schedule '" + name + "' (expected condot or vp-cosine)");
+}
+
+double Noise::sigma(const Schedule& s, double t) const {
+    switch (kind) {
+        case Kind::ODE: return 0;
+        case Kind::Constant: return value;
+        case Kind::Memoryless: return std::sqrt(2 * s.eta(t));
+    }
+    throw Error("Noise::sigma: unknown noise kind");
+}
+
+std::string Noise::describe() const {
+    switch (kind) {
+        case Kind::ODE: return "ode";
+        case Kind::Constant: {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%.15g", value);
+            return "constant:" + std::string(buf);
+        }
+        case Kind::Memoryless: return "memoryless";
+    }
+    throw Error("Noise::describe: unknown noise kind");
+}
+
+Noise parse_noise(const std::string& spec) {
+    Noise n;
+    if (spec == "ode") {
+        n.kind = Noise::Kind::ODE;
+        return n;
+    }
+    if (spec == "memoryless") return n;
+    const std::string prefix = "constant:";
+    if (spec.rfind(prefix, 0) == 0) {
+        const std::string num = spec.substr(prefix.size());
+        const std::string bad = "noise schedule '" + spec + "': constant:SIGMA needs a positive decimal number SIGMA";
+        // digits, '.', an exponent; no sign, spaces, hex, inf or nan
+        AM_CHECK(!num.empty() && num.find_first_not_of("0123456789.eE+-") == std::string::npos &&
+                     (std::isdigit(static_cast<unsigned char>(num[0])) || num[0] == '.'),
+                 bad);
+        std::size_t used = 0;
+        double v = 0;
+        try {
+            v = std::stod(num, &used);
+        } catch (const std::exception&) {
+            throw Error(bad);
+        }
+        AM_CHECK(used == num.size() && std::isfinite(v), bad);
+        AM_CHECK(v > 0, "noise schedule '" + spec + "': SIGMA must be positive (use ode for sigma = 0)");
+        n.kind = Noise::Kind::Constant;
+        n.value = v;
+        return n;
+    }
+    throw Error("noise schedule '" + spec + "': expected ode, memoryless or constant:SIGMA");
+}
+
+LinearDrift drift_coefficients(const Schedule& s, const Noise& noise, double t) {
+    switch (noise.kind) {
+        case Noise::Kind::ODE: return {1.0, 0.0};
+        case Noise::Kind::Memoryless: return {2.0, s.kappa(t)};  // sigma^2 / (2 eta) = 1
+        case Noise::Kind::Constant: {
+            const double a = s.alpha(t), b = s.beta(t), ad = s.alpha_dot(t), bd = s.beta_dot(t);
+            const double half_s2 = noise.value * noise.value / 2;
+            const double den = b * (ad * b - a * bd);  // alpha eta
+            return {1 + half_s2 * a / den, half_s2 * ad / den};
+        }
+    }
+    throw Error("drift_coefficients: unknown noise kind");
+}
+
+Mat<float> sde_drift(const Mat<float>& v, const Mat<float>& x, const Schedule& s, const Noise& noise, double t) {
+    AM_CHECK(v.shape() == x.shape(), "sde_drift: v is " + shape_str(v) + ", x is " + shape_str(x));
+    const LinearDrift c = drift_coefficients(s, noise, t);
+    const float gv = float(c.gv), lx = float(c.lx);
+    Mat<float> out = Mat<float>::from_shape(x.shape());
+    const float* pv = v.data();
+    const float* px = x.data();
+    float* po = out.data();
+    for (std::size_t i = 0; i < out.size(); ++i) po[i] = gv * pv[i] - lx * px[i];
+    return out;
+}
+
+Mat<float> score_from_velocity(const Mat<float>& v, const Mat<float>& x, const Schedule& s, double t) {
+    AM_CHECK(v.shape() == x.shape(), "score_from_velocity: v is " + shape_str(v) + ", x is " + shape_str(x));
+    AM_CHECK(t > 0 && t < 1, "score_from_velocity: t = " + std::to_string(t) + " is outside (0, 1)");
+    const float k = float(s.kappa(t)), e = float(s.eta(t));
+    Mat<float> out = Mat<float>::from_shape(x.shape());
+    const float* pv = v.data();
+    const float* px = x.data();
+    float* po = out.data();
+    for (std::size_t i = 0; i < out.size(); ++i) po[i] = (pv[i] - k * px[i]) / e;
+    return out;
+}
+
+}  // namespace am::flow

@@ -1,0 +1,271 @@
+// Fine-tuning against the closed-form ladder of DESIGN.md 4: the lean
+// adjoint of v = 0, the agreement of lean / full / BPTT adjoints at u = 0,
+// basic-AM == BPTT parameter gradients, and the 1-D Gaussian tilt.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "finetune/tilt.hpp"
+#include "finetune/trainer.hpp"
+#include "flow/exact_fields.hpp"
+#include "flow/schedule.hpp"
+
+using namespace am;
+using namespace am::finetune;
+using ag::Var;
+
+namespace {
+
+// v = 0 in d dimensions (DESIGN 4.3).
+struct ZeroVelocity : flow::VelocityField {
+    Index d;
+    explicit ZeroVelocity(Index dim) : d(dim) {}
+    Index dim() const override { return d; }
+    Mat<float> velocity(const Mat<float>& x, float) const override { return zeros<float>(rows(x), d); }
+    Mat<float> vjp(const Mat<float>& x, float, const Mat<float>&, Mat<float>* v) const override {
+        if (v) *v = zeros<float>(rows(x), d);
+        return zeros<float>(rows(x), d);
+    }
+};
+
+flow::StepGrid memoryless_grid(int K, const std::string& scheme) {
+    flow::CondOT condot;
+    return flow::make_step_grid(condot, flow::parse_noise("memoryless"), K, flow::parse_scheme(scheme));
+}
+
+double max_abs_diff(const Mat<float>& a, const Mat<float>& b) {
+    double m = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::abs(a.data()[i] - b.data()[i])));
+    return m;
+}
+double max_abs(const Mat<float>& a) {
+    double m = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::abs(a.data()[i])));
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("finetune: rewards and their gradients") {
+    auto lin = parse_reward("linear:1,-2", 2);
+    auto quad = parse_reward("quadratic:1,0,0.5", 2);
+    const Mat<float> x{{3.0f, 1.0f}, {0.0f, 0.0f}};
+    CHECK(lin->value(x)(0, 0) == doctest::Approx(1.0));
+    CHECK(lin->grad(x)(1, 1) == doctest::Approx(-2.0));
+    // -||x - a||^2 / (2 tau^2) = -(4 + 1) / 0.5 = -10 ; gradient -(x - a) / tau^2 = (-8, -4)
+    CHECK(quad->value(x)(0, 0) == doctest::Approx(-10.0));
+    CHECK(quad->grad(x)(0, 0) == doctest::Approx(-8.0));
+    CHECK(quad->grad(x)(0, 1) == doctest::Approx(-4.0));
+    CHECK_THROWS_WITH_AS(parse_reward("linear:1", 2), doctest::Contains("needs 2"), Error);
+    CHECK_THROWS_WITH_AS(parse_reward("cubic:1,2", 2), doctest::Contains("unknown kind"), Error);
+    CHECK_THROWS_WITH_AS(parse_reward("quadratic:1,x,1", 2), doctest::Contains("not a number"), Error);
+    CHECK_THROWS_WITH_AS(parse_reward("quadratic:1,1,-1", 2), doctest::Contains("tau"), Error);
+}
+
+TEST_CASE("finetune: DESIGN 4.3, v = 0 gives the lean adjoint a(t_k) = t_k a(1) on the grid") {
+    ZeroVelocity zero(2);
+    for (const std::string scheme : {"exact", "offset", "paper"}) {
+        CAPTURE(scheme);
+        const int K = 20;
+        const auto grid = memoryless_grid(K, scheme);
+        std::vector<Mat<float>> traj(K + 1, Rng(1).normal<float>(4, 2));
+        const Mat<float> aK = Rng(2).normal<float>(4, 2);
+        const Adjoint adj = lean_adjoint(zero, grid, traj, aK);
+        for (int k = 0; k <= K; ++k) {
+            CAPTURE(k);
+            const double tk = double(k) / K;
+            CHECK(max_abs_diff(adj.a[k], Mat<float>(aK * float(tk))) < 1e-6);
+        }
+    }
+}
+
+TEST_CASE("finetune: DESIGN 4.6, with v_ft = v_base the lean, full and BPTT adjoints agree") {
+    Rng rng(3);
+    nn::VelocityMLP<float> base_net(2, 16, 2, rng);
+    flow::NetworkVelocity base(base_net);
+    CopyOfNetwork ft(base);  // equal to the base
+    LinearReward reward({1.0f, -0.5f});
+    const double lambda = 0.7;
+    for (const std::string scheme : {"exact", "offset"}) {
+        CAPTURE(scheme);
+        const int K = 12;
+        const auto grid = memoryless_grid(K, scheme);
+        const Mat<float> x0 = rng.normal<float>(6, 2);
+        std::vector<Mat<float>> eps;
+        for (int k = 0; k < K; ++k) eps.push_back(rng.normal<float>(6, 2));
+        // BPTT: dL/dX_k through the sampler on the tape (L is a mean over the 6
+        // trajectories, the adjoints are per trajectory: scale by 6).
+        std::vector<Var<float>> states;
+        Var<float> L = bptt_loss(ft, grid, x0, eps, reward, lambda, &states);
+        auto g = ag::grad(L, states);
+        std::vector<Mat<float>> traj;
+        for (auto& s : states) traj.push_back(s.value());
+        const Mat<float> aK = terminal_adjoint(reward, lambda, traj.back());
+        const Adjoint lean = lean_adjoint(base, grid, traj, aK);
+        const Adjoint full = full_adjoint(ft, grid, traj, aK);
+        for (int k = 0; k <= K; ++k) {
+            CAPTURE(k);
+            const Mat<float> bptt = g[k] * 6.0f;
+            const double scale = std::max(1.0, max_abs(bptt));
+            CHECK(max_abs_diff(lean.a[k], bptt) / scale < 2e-5);
+            CHECK(max_abs_diff(full.a[k], bptt) / scale < 2e-5);
+        }
+    }
+}
+
+TEST_CASE("finetune: DESIGN 4.6, basic adjoint matching has the BPTT parameter gradient") {
+    Rng rng(4);
+    nn::VelocityMLP<float> base_net(2, 16, 2, rng);
+    flow::NetworkVelocity base(base_net);
+    CopyOfNetwork ft(base);
+    // move the fine-tuned model away from the base
+    for (auto p : ft.parameters())
+        for (auto& v : p.value()) v += 0.05f * float(rng.normal());
+    QuadraticReward reward({1.0f, 2.0f}, 1.5f);
+    const double lambda = 1.3;
+    const int K = 10;
+    const auto grid = memoryless_grid(K, "exact");
+    const Mat<float> x0 = rng.normal<float>(8, 2);
+    std::vector<Mat<float>> eps;
+    for (int k = 0; k < K; ++k) eps.push_back(rng.normal<float>(8, 2));
+
+    std::vector<Var<float>> states;
+    Var<float> L = bptt_loss(ft, grid, x0, eps, reward, lambda, &states);
+    const auto g_bptt = ag::grad(L, ft.parameters());
+
+    std::vector<Mat<float>> traj;
+    for (auto& s : states) traj.push_back(s.value());
+    const Adjoint full = full_adjoint(ft, grid, traj, terminal_adjoint(reward, lambda, traj.back()));
+    std::vector<int> all;
+    for (int k = 0; k < K; ++k) all.push_back(k);
+    Var<float> am_loss = adjoint_matching_loss(ft, grid, traj, full, all, 0.0);
+    const auto g_am = ag::grad(am_loss, ft.parameters());
+
+    double worst = 0, largest = 0;
+    for (std::size_t i = 0; i < g_am.size(); ++i) {
+        worst = std::max(worst, max_abs_diff(g_am[i], g_bptt[i]));
+        largest = std::max(largest, max_abs(g_bptt[i]));
+    }
+    CHECK(largest > 1e-3);  // a real gradient, not two zeros
+    CHECK(worst / largest < 1e-4);
+
+    // The lean adjoint is NOT the exact adjoint when v_ft != v_base: its
+    // gradient differs (this is the approximation adjoint matching makes,
+    // exact only at the optimum).
+    const Adjoint lean = lean_adjoint(base, grid, traj, terminal_adjoint(reward, lambda, traj.back()));
+    const auto g_lean = ag::grad(adjoint_matching_loss(ft, grid, traj, lean, all, 0.0), ft.parameters());
+    double diff = 0;
+    for (std::size_t i = 0; i < g_lean.size(); ++i) diff = std::max(diff, max_abs_diff(g_lean[i], g_bptt[i]));
+    CHECK(diff / largest > 1e-3);
+}
+
+TEST_CASE("finetune: loss-step choices") {
+    Rng rng(5);
+    auto all = LossSteps::parse("all").choose(40, rng);
+    CHECK(all.size() == 40);
+    auto paper = LossSteps::parse("paper").choose(40, rng);
+    REQUIRE(paper.size() == 20);
+    for (int k = 30; k < 40; ++k) CHECK(std::count(paper.begin(), paper.end(), k) == 1);
+    for (int i = 0; i < 10; ++i) CHECK(paper[i] < 30);
+    CHECK(std::adjacent_find(paper.begin(), paper.end()) == paper.end());  // distinct
+    auto last = LossSteps::parse("last:5").choose(40, rng);
+    CHECK(last == std::vector<int>{35, 36, 37, 38, 39});
+    CHECK_THROWS_AS(LossSteps::parse("last:0"), Error);
+    CHECK_THROWS_AS(LossSteps::parse("some"), Error);
+}
+
+namespace {
+
+// DESIGN 4.1: base N(m, s^2) with its exact velocity, reward -(x - c)^2 / 2
+// (tau = 1) times lambda; the tilt is N(mean*, var*) with precision
+// 1/s^2 + lambda. Fine-tune an affine-in-x control per step by adjoint
+// matching, then sample it. Returns (mean, variance) of 200k samples.
+std::pair<double, double> tilt_1d(const std::string& noise, bool flip_sign, int K, int iters) {
+    const double m = 1.0, s = 0.5, lambda = 1.0, c = -1.0;
+    flow::GaussianVelocity1D base(m, s);
+    flow::CondOT condot;
+    const auto grid = flow::make_step_grid(condot, flow::parse_noise(noise), K, flow::parse_scheme("exact"));
+    std::vector<double> times;
+    for (const auto& st : grid) times.push_back(st.t_net);
+    StepAffine ft(base, times);
+    QuadraticReward reward({float(c)}, 1.0f);
+    nn::Adam<float> adam(ft.parameters(), nn::AdamConfig{3e-2});
+    Rng rng(11);
+    std::vector<int> all;
+    for (int k = 0; k < K; ++k) all.push_back(k);
+    for (int it = 0; it < iters; ++it) {
+        std::vector<Mat<float>> traj;
+        {
+            ag::NoGrad no_tape;
+            flow::sample_sde(ft, grid, rng.normal<float>(256, 1), rng, &traj);
+        }
+        Adjoint adj = lean_adjoint(base, grid, traj, terminal_adjoint(reward, lambda, traj.back()));
+        if (flip_sign)
+            for (auto& a : adj.a) a *= -1.0f;
+        Var<float> loss = adjoint_matching_loss(ft, grid, traj, adj, all, 0.0);
+        adam.zero_grad();
+        ag::backward(loss);
+        adam.step();
+    }
+    ag::NoGrad no_tape;
+    const Mat<float> x = flow::sample_sde(ft, grid, rng.normal<float>(200000, 1), rng);
+    const double mean = xt::mean(xt::cast<double>(x))();
+    const double var = xt::mean(xt::square(xt::cast<double>(x) - mean))();
+    return {mean, var};
+}
+
+}  // namespace
+
+TEST_CASE("finetune: DESIGN 4.1, adjoint matching reaches the 1-D Gaussian tilt (memoryless only)") {
+    // target: precision 1/0.25 + 1 = 5, variance 0.2, mean (1 * 4 + 1 * (-1)) / 5 = 0.6
+    const double target_mean = 0.6, target_var = 0.2;
+    const int K = 200;
+    const auto [mean, var] = tilt_1d("memoryless", false, K, 300);
+    MESSAGE("memoryless: mean " << mean << " var " << var << " (target 0.6, 0.2)");
+    // The exact-linear-part scheme at K = 200 is itself ~1.5% low on the variance
+    // (DESIGN 3 table: 0.246 for 0.250); 200k samples give standard errors of
+    // 0.001 (mean) and 0.0006 (variance); the rest is optimisation error.
+    CHECK(std::abs(mean - target_mean) < 0.03);
+    CHECK(std::abs(var - target_var) < 0.015);
+
+    // a constant sigma solves the same regression but does not land on the tilt
+    const auto [mean_c, var_c] = tilt_1d("constant:0.5", false, K, 300);
+    MESSAGE("constant sigma 0.5: mean " << mean_c << " var " << var_c);
+    CHECK(std::abs(mean_c - target_mean) > 0.1);
+
+    // a flipped residual sign pushes the mean the wrong way (above the base mean 1)
+    const auto [mean_f, var_f] = tilt_1d("memoryless", true, K, 100);
+    MESSAGE("flipped sign: mean " << mean_f << " var " << var_f);
+    CHECK(mean_f > 1.1);
+}
+
+TEST_CASE("finetune: exact tilts of a mixture") {
+    // one isotropic component: the linear tilt shifts the mean by lambda S c
+    auto mix = data::GaussianMixture::isotropic({1.0}, Mat<double>{{1.0, 2.0}}, {0.5});
+    mix.validate();
+    auto t = tilt_linear(mix, {1.0, 0.0}, 2.0);
+    CHECK(t.means(0, 0) == doctest::Approx(1.0 + 2.0 * 0.25));
+    CHECK(t.means(0, 1) == doctest::Approx(2.0));
+    // quadratic: precision 4 + lambda / tau^2 = 4 + 1 = 5 per axis
+    auto q = tilt_quadratic(mix, {0.0, 0.0}, 1.0, 1.0);
+    CHECK(q.covs[0](0, 0) == doctest::Approx(0.2));
+    CHECK(q.means(0, 0) == doctest::Approx(4.0 / 5.0));
+    // the ring with c = (1, 0), lambda = 0.5: weights ∝ exp(0.5 * 4 cos(theta_k))
+    auto ring = data::default_ring();
+    auto tr = tilt_linear(ring, {1.0, 0.0}, 0.5);
+    double z = 0;
+    for (int k = 0; k < 8; ++k) z += std::exp(2.0 * std::cos(k * M_PI / 4));
+    for (int k = 0; k < 8; ++k) {
+        const double angle = std::atan2(ring.means(k, 1), ring.means(k, 0));
+        CHECK(tr.weights[k] == doctest::Approx(std::exp(2.0 * std::cos(angle)) / z).epsilon(1e-9));
+    }
+    // closed-form expected reward matches a Monte Carlo estimate
+    LinearReward lin({1.0f, 0.0f});
+    Rng rng(6);
+    const Mat<float> xs = tr.sample(200000, rng);
+    CHECK(xt::mean(lin.value(xs))() == doctest::Approx(expected_reward(tr, lin)).epsilon(0.02));
+    // evaluation of exact samples: TV near 0
+    const auto ev = evaluate(xs, tr, &lin);
+    CHECK(ev.tv < 0.01);
+    CHECK(ev.max_mean_error < 0.02);
+}
