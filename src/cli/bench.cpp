@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
     std::string workloads = "fm2d,am2d,bptt2d,fmmnist,ammnist";
     int threads = int(sysconf(_SC_NPROCESSORS_ONLN));
     int omp_threads = 0, blas_threads = 0, warmup = -1, reps = -1;
-    bool quick = false, no_isolate = false;
+    bool quick = false, no_isolate = false, print_coretype = false;
     app.add_option("--workloads", workloads, "comma-separated: fm2d,am2d,bptt2d,fmmnist,ammnist,sgemm_peak");
     app.add_option("--threads", threads, "cores to use (default: all)")->check(CLI::PositiveNumber);
     app.add_option("--omp-threads", omp_threads, "OpenMP threads for the elementwise loops (default: --threads)");
@@ -212,7 +212,12 @@ int main(int argc, char** argv) {
     app.add_option("--reps", reps, "timed repetitions (default 20, 5 for MNIST)");
     app.add_flag("--quick", quick, "smoke test: 1 warm-up and 3 timed repetitions");
     app.add_flag("--no-isolate", no_isolate, "run every workload in this process");
+    app.add_flag("--print-coretype", print_coretype, "print the OpenBLAS kernel set in use and exit");
     CLI11_PARSE(app, argc, argv);
+    if (print_coretype) {
+        std::printf("%s\n", blas_kernels().c_str());
+        return 0;
+    }
 
     std::vector<std::string> names;
     std::stringstream ss(workloads);

@@ -46,6 +46,11 @@ void print_table(const std::vector<Row>& rows) {
 }
 
 void run_demo(const DemoOptions& o) {
+    require_positive(o.pretrain_steps, "--pretrain-steps");
+    require_positive(o.iters, "--iters");
+    require_positive(o.batch, "--batch");
+    require_positive(o.K, "--steps");
+    require_positive(o.lr, "--lr");
     const auto t_start = std::chrono::steady_clock::now();
     std::filesystem::create_directories(o.out_dir);
     const data::GaussianMixture ring = data::default_ring();
@@ -86,8 +91,14 @@ void run_demo(const DemoOptions& o) {
     struct Run { std::string method, schedule; };
     const std::vector<Run> runs = {{"am", "memoryless"}, {"am", "constant:0.5"}, {"bptt", "memoryless"}};
     std::vector<Row> table;
-    std::vector<plot::Panel> panels = {{"base", {{base_sde, plot::colors::grey}}},
-                                       {"exact target", {{target.sample(o.n_eval, srng), plot::colors::green}}}};
+    auto layer = [](const Mat<float>& x, plot::Rgb color) {
+        plot::Layer l;
+        l.points = x;
+        l.color = color;
+        return std::vector<plot::Layer>{l};
+    };
+    std::vector<plot::Panel> panels = {{"base", layer(base_sde, plot::colors::grey)},
+                                       {"exact target", layer(target.sample(o.n_eval, srng), plot::colors::green)}};
     for (const auto& run : runs) {
         std::printf("== fine-tuning: %s under %s, %ld iterations of %ld trajectories, K = %d\n", run.method.c_str(),
                     run.schedule.c_str(), o.iters, long(o.batch), o.K);
@@ -107,7 +118,7 @@ void run_demo(const DemoOptions& o) {
         for (const auto& [name, x] : {std::pair<std::string, const Mat<float>&>{"ODE", x_ode}, {"memoryless", x_sde}})
             table.push_back({run.method, run.schedule, name, finetune::evaluate(x, target, &reward),
                              finetune::evaluate(x, target_net, &reward), summary.seconds_per_iter, summary.peak_rss_mb});
-        panels.push_back({run.method + ", " + run.schedule, {{x_sde, plot::colors::blue}}});
+        panels.push_back({run.method + ", " + run.schedule, layer(x_sde, plot::colors::blue)});
     }
     print_table(table);
     plot::ScatterOptions so;

@@ -47,11 +47,11 @@ void MixtureVelocity::evaluate(const Mat<float>& x, float tf, const Mat<float>* 
     const Index n = mix_.size(), d = mix_.dim(), N = rows(x);
     AM_CHECK(cols(x) == d, "MixtureVelocity: x must be (N, " + std::to_string(d) + "), got " + shape_str(x));
     const double t = tf;
-    // Per component, once per call for this t:
-    //   C^-1 (C = t^2 S + (1 - t)^2 I), A = (t S - (1 - t) I) C^-1,
-    //   c0 = log w - log det C / 2 - d log(2 pi) / 2.
-    std::vector<Mat<double>> Cinv(static_cast<std::size_t>(n)), A(static_cast<std::size_t>(n));
-    std::vector<double> c0(static_cast<std::size_t>(n));
+    // Per component, once per call for this t, as flat row-major arrays:
+    //   mu (n, d); Cinv (n, d, d) = C^-1 with C = t^2 S + (1 - t)^2 I;
+    //   A (n, d, d) = (t S - (1 - t) I) C^-1; c0 (n) = log w - log det C / 2 - d log(2 pi) / 2.
+    const Index dd = d * d;
+    std::vector<double> mu(n * d), Cinv(n * dd), A(n * dd), c0(n);
     for (Index k = 0; k < n; ++k) {
         Mat<double> C = mix_.covs[k] * (t * t);
         Mat<double> B = mix_.covs[k] * t;
@@ -60,11 +60,18 @@ void MixtureVelocity::evaluate(const Mat<float>& x, float tf, const Mat<float>* 
             B(i, i) -= 1 - t;
         }
         const Mat<double> L = linalg::cholesky(C);
-        Cinv[k] = linalg::spd_inverse(C);
-        A[k] = zeros<double>(d, d);
-        for (Index i = 0; i < d; ++i)
-            for (Index j = 0; j < d; ++j)
-                for (Index l = 0; l < d; ++l) A[k](i, j) += B(i, l) * Cinv[k](l, j);
+        const Mat<double> Ci = linalg::spd_inverse(C);
+        double* Ak = &A[k * dd];
+        double* Cik = &Cinv[k * dd];
+        for (Index i = 0; i < d; ++i) {
+            mu[k * d + i] = mix_.means(k, i);
+            for (Index j = 0; j < d; ++j) {
+                Cik[i * d + j] = Ci(i, j);
+                double s = 0;
+                for (Index l = 0; l < d; ++l) s += B(i, l) * Ci(l, j);
+                Ak[i * d + j] = s;
+            }
+        }
         c0[k] = std::log(mix_.weights[k]) - 0.5 * linalg::logdet_from_cholesky(L) -
                 0.5 * double(d) * std::log(2 * M_PI);
     }
@@ -81,19 +88,22 @@ void MixtureVelocity::evaluate(const Mat<float>& x, float tf, const Mat<float>* 
 #pragma omp for schedule(static)
         for (Index i = 0; i < N; ++i) {
             const float* xi = px + i * d;
-            // log-responsibilities log w_k + log N(x; t mu_k, C_k), then l_k, m_k
+            // log w_k + log N(x; t mu_k, C_k), and l_k = -C_k^-1 (x - t mu_k), m_k = mu_k + A_k (x - t mu_k)
             double mx = -std::numeric_limits<double>::infinity();
             for (Index k = 0; k < n; ++k) {
-                for (Index a = 0; a < d; ++a) diff[a] = double(xi[a]) - t * mix_.means(k, a);
+                const double* muk = &mu[k * d];
+                const double* Cik = &Cinv[k * dd];
+                const double* Ak = &A[k * dd];
+                for (Index a = 0; a < d; ++a) diff[a] = double(xi[a]) - t * muk[a];
                 double q = 0;
                 for (Index a = 0; a < d; ++a) {
-                    double ca = 0, ma = mix_.means(k, a);
+                    double ca = 0, ma = muk[a];
                     for (Index b = 0; b < d; ++b) {
-                        ca += Cinv[k](a, b) * diff[b];
-                        ma += A[k](a, b) * diff[b];
+                        ca += Cik[a * d + b] * diff[b];
+                        ma += Ak[a * d + b] * diff[b];
                     }
-                    lk[k * d + a] = -ca;  // l_k = -C^-1 (x - t mu)
-                    mk[k * d + a] = ma;   // m_k = mu + A (x - t mu)
+                    lk[k * d + a] = -ca;
+                    mk[k * d + a] = ma;
                     q += diff[a] * ca;
                 }
                 g[k] = c0[k] - 0.5 * q;
@@ -117,11 +127,12 @@ void MixtureVelocity::evaluate(const Mat<float>& x, float tf, const Mat<float>* 
             const float* ci = pc + i * d;
             std::fill(out.begin(), out.end(), 0.0);
             for (Index k = 0; k < n; ++k) {
+                const double* Ak = &A[k * dd];
                 double mc = 0;
                 for (Index a = 0; a < d; ++a) mc += mk[k * d + a] * ci[a];
                 for (Index b = 0; b < d; ++b) {
                     double atc = 0;
-                    for (Index a = 0; a < d; ++a) atc += A[k](a, b) * ci[a];
+                    for (Index a = 0; a < d; ++a) atc += Ak[a * d + b] * ci[a];
                     out[b] += g[k] * (atc + mc * (lk[k * d + b] - lbar[b]));
                 }
             }

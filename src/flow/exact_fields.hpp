@@ -1,6 +1,8 @@
-// Exact velocity fields of the CondOT path for Gaussian data: the "perfect
-// base models" that separate the method's error from the network's
-// (DESIGN.md 4.1 and 4.2). Their vector-Jacobian products are analytic.
+// Exact velocity fields of the CondOT path (alpha = t, beta = 1 - t) for
+// Gaussian data: the "perfect base models" that separate the method's error
+// from the network's (DESIGN.md 4.1 and 4.2). Their vector-Jacobian products
+// are analytic (no finite differences): the lean adjoint uses them as
+// J_base^T a. Shapes as in VelocityField: x, cot (N, d) -> (N, d).
 #pragma once
 
 #include "data/mixture.hpp"
@@ -27,8 +29,12 @@ private:
 //   v(x, t) = sum_k g_k(x, t) m_k(x, t),  m_k = mu_k + A_k (x - t mu_k),
 //   A_k = (t S_k - (1 - t) I) C_k^-1,  C_k = t^2 S_k + (1 - t)^2 I,
 //   g_k = responsibilities under the marginal components N(t mu_k, C_k).
-// Jacobian: J = sum_k g_k A_k + sum_k g_k m_k (l_k - lbar)^T,
-//   l_k = -C_k^-1 (x - t mu_k) (the gradient of log N_k), lbar = sum_j g_j l_j.
+// Jacobian (dm_k/dx = A_k, dg_k/dx = g_k (l_k - lbar)):
+//   J = sum_k g_k A_k + sum_k g_k m_k (l_k - lbar)^T,
+//   l_k = -C_k^-1 (x - t mu_k) (the gradient of log N_k), lbar = sum_j g_j l_j,
+// so vjp gives J^T c = sum_k g_k [ A_k^T c + (m_k . c) (l_k - lbar) ].
+// C_k^-1 and A_k are formed once per call (Cholesky); the rows run in double,
+// in parallel (OpenMP), with log-sum-exp responsibilities.
 class MixtureVelocity : public VelocityField {
 public:
     explicit MixtureVelocity(data::GaussianMixture mix);

@@ -62,7 +62,13 @@ TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Schedule& schedu
     auto last_print = start;
     double acc = 0;
     long acc_n = 0;
+    AM_CHECK(cfg.lr_final_fraction > 0 && cfg.lr_final_fraction <= 1,
+             "flow matching: lr_final_fraction must be in (0, 1]");
+    const double pi = std::acos(-1.0);
     for (long s = 1; s <= cfg.steps; ++s) {
+        const double progress = cfg.steps > 1 ? double(s - 1) / double(cfg.steps - 1) : 0.0;
+        const double f = cfg.lr_final_fraction;
+        trainer.optimizer().config().lr = cfg.adam.lr * (f + (1 - f) * 0.5 * (1 + std::cos(pi * progress)));
         const double loss = trainer.step(rng);
         acc += loss;
         ++acc_n;

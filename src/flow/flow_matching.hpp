@@ -22,6 +22,12 @@ struct FlowMatchingConfig {
     long steps = 5000;
     Index batch = 1024;
     nn::AdamConfig adam{1e-3};
+    // Cosine decay of the learning rate over the run, from adam.lr at the first
+    // step to adam.lr * lr_final_fraction at the last:
+    //   lr_s = lr (f + (1 - f) (1 + cos(pi (s - 1) / (steps - 1))) / 2).
+    // The late, small steps average out the minibatch noise in the weights
+    // (on the ring: mode-weight TV of the trained model about halves). 1: constant.
+    double lr_final_fraction = 0.05;
     long log_every = 100;     // a loss-log entry every this many steps
     double progress_seconds = 2.0;  // a progress line at most this often (0: never)
 };
@@ -39,6 +45,7 @@ public:
                         std::function<Mat<float>(Index, Rng&)> data, Index batch, nn::AdamConfig adam);
     // A batch of data, noise and times; the loss; backward; one Adam step. Returns the loss.
     double step(Rng& rng);
+    nn::Adam<float>& optimizer() { return adam_; }
 
 private:
     nn::VelocityMLP<float>& net_;

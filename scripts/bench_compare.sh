@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs the five workloads of shared/bench/WORKLOADS.md with amflow-bench and
+# with the PyTorch peer (shared/bench/torch_peer.py), one after the other in
+# one run, at 1 and at 2 threads, and prints the markdown table of
+# BENCHMARKS.md. The raw JSON lines go to $OUT (default bench-results.jsonl).
+#
+#   scripts/bench_compare.sh [--quick] [--peer PATH]
+#
+# The peer needs Debian's python3-torch and python3-numpy, run by
+# /usr/bin/python3 (apt-get install python3-torch python3-numpy).
+# Both programs run with the same OPENBLAS_CORETYPE: OpenBLAS 0.3.21 does not
+# recognise some virtual CPUs and falls back to its slowest kernels
+# ("Prescott"); amflow sets the core type itself (src/core/parallel.cpp), the
+# peer gets the same setting from this script so that both use the same sgemm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=""
+peer=../shared/bench/torch_peer.py
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) quick="--quick" ;;
+        --peer) peer="$2"; shift ;;
+        *) echo "bench_compare: unknown option '$1' (use --quick, --peer PATH)" >&2; exit 2 ;;
+    esac
+    shift
+done
+out=${OUT:-bench-results.jsonl}
+bench=${BENCH:-build/amflow-bench}
+[ -x "$bench" ] || { echo "bench_compare: no $bench (run: make build/amflow-bench)" >&2; exit 1; }
+[ -f "$peer" ] || { echo "bench_compare: no peer script at $peer" >&2; exit 1; }
+/usr/bin/python3 -c "import torch, numpy" 2>/dev/null || {
+    echo "bench_compare: the peer needs Debian's torch: apt-get install -y python3-torch python3-numpy" >&2; exit 1; }
+
+coretype=$("$bench" --print-coretype)
+echo "bench_compare: OPENBLAS_CORETYPE=$coretype for both; results in $out" >&2
+: > "$out"
+for threads in 1 2; do
+    echo "bench_compare: amflow, $threads thread(s)" >&2
+    OPENBLAS_CORETYPE=$coretype "$bench" --threads "$threads" $quick --workloads fm2d,am2d,bptt2d,fmmnist,ammnist,sgemm_peak >> "$out"
+    echo "bench_compare: pytorch, $threads thread(s)" >&2
+    OPENBLAS_CORETYPE=$coretype /usr/bin/python3 "$peer" --threads "$threads" $quick >> "$out"
+done
+python3 scripts/bench_table.py "$out"

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Markdown table of one bench_compare.sh run (JSON lines of amflow-bench and
+of shared/bench/torch_peer.py): per workload and thread count, the medians,
+the ratio peer / amflow, GFLOP/s and their share of the sgemm peak measured
+in the same run, and peak memory. Standard library only.
+
+    python3 scripts/bench_table.py bench-results.jsonl
+"""
+import json
+import sys
+
+
+def main(path):
+    rows = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                sys.exit(f"bench_table: {path}:{n}: not a JSON object ({e})")
+    if not rows:
+        sys.exit(f"bench_table: {path}: no JSON lines")
+
+    def impl(r):
+        return "amflow" if r.get("impl", "").startswith("amflow") else "pytorch"
+
+    res = {}
+    peak = {}
+    for r in rows:
+        key = (impl(r), int(r.get("threads", 0)))
+        if r["workload"] == "sgemm_peak":
+            peak[key] = r["gflops_per_s"]
+        else:
+            res[(r["workload"],) + key] = r
+    print("| workload | threads | amflow ms | PyTorch ms | speed-up | amflow GFLOP/s (% of sgemm peak) "
+          "| PyTorch GFLOP/s (%) | amflow peak MB | PyTorch peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for w in ["fm2d", "am2d", "bptt2d", "fmmnist", "ammnist"]:
+        for t in sorted({k[2] for k in res if k[0] == w}):
+            a, p = res.get((w, "amflow", t)), res.get((w, "pytorch", t))
+            pk = peak.get(("amflow", t))
+
+            def rate(r):
+                if not r:
+                    return "-"
+                pct = f" ({100 * r['gflops_per_s'] / pk:.0f}%)" if pk else ""
+                return f"{r['gflops_per_s']:.1f}{pct}"
+
+            ratio = f"{p['ms_median'] / a['ms_median']:.2f}x" if a and p else "-"
+            print(f"| {w} | {t} | {a['ms_median']:.1f} | " if a else f"| {w} | {t} | - | ", end="")
+            print(f"{p['ms_median']:.1f} | " if p else "- | ", end="")
+            print(f"{ratio} | {rate(a)} | {rate(p)} | {a['peak_rss_mb']:.0f} | " if a else f"{ratio} | - | {rate(p)} | - | ",
+                  end="")
+            print(f"{p['peak_rss_mb']:.0f} |" if p else "- |")
+    for t in sorted({k[1] for k in peak}):
+        a, p = peak.get(("amflow", t)), peak.get(("pytorch", t))
+        print(f"\nsgemm peak at {t} thread(s): OpenBLAS through amflow {a} GFLOP/s, torch.mm {p} GFLOP/s.", end="")
+    print()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: bench_table.py RESULTS.jsonl")
+    main(sys.argv[1])
