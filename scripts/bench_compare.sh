@@ -8,10 +8,11 @@
 #
 # The peer needs Debian's python3-torch and python3-numpy, run by
 # /usr/bin/python3 (apt-get install python3-torch python3-numpy).
-# Both programs run with the same OPENBLAS_CORETYPE: OpenBLAS 0.3.21 does not
-# recognise some virtual CPUs and falls back to its slowest kernels
-# ("Prescott"); amflow sets the core type itself (src/core/parallel.cpp), the
-# peer gets the same setting from this script so that both use the same sgemm.
+# OpenBLAS 0.3.21 does not recognise some virtual CPUs and falls back to its
+# slowest kernels ("Prescott"); amflow notices and sets OPENBLAS_CORETYPE
+# itself (src/core/parallel.cpp). The peer runs twice: with the same
+# OPENBLAS_CORETYPE (the fair comparison: the same sgemm under both) and in
+# its default environment (what a PyTorch user on this machine gets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +39,11 @@ echo "bench_compare: OPENBLAS_CORETYPE=$coretype for both; results in $out" >&2
 for threads in 1 2; do
     echo "bench_compare: amflow, $threads thread(s)" >&2
     OPENBLAS_CORETYPE=$coretype "$bench" --threads "$threads" $quick --workloads fm2d,am2d,bptt2d,fmmnist,ammnist,sgemm_peak >> "$out"
-    echo "bench_compare: pytorch, $threads thread(s)" >&2
-    OPENBLAS_CORETYPE=$coretype /usr/bin/python3 "$peer" --threads "$threads" $quick >> "$out"
+    echo "bench_compare: pytorch (OPENBLAS_CORETYPE=$coretype), $threads thread(s)" >&2
+    OPENBLAS_CORETYPE=$coretype /usr/bin/python3 "$peer" --threads "$threads" $quick |
+        sed 's/^{/{"kernels": "same", /' >> "$out"
+    echo "bench_compare: pytorch (its default environment), $threads thread(s)" >&2
+    env -u OPENBLAS_CORETYPE /usr/bin/python3 "$peer" --threads "$threads" $quick |
+        sed 's/^{/{"kernels": "default", /' >> "$out"
 done
 python3 scripts/bench_table.py "$out"

@@ -25,7 +25,9 @@ def main(path):
         sys.exit(f"bench_table: {path}: no JSON lines")
 
     def impl(r):
-        return "amflow" if r.get("impl", "").startswith("amflow") else "pytorch"
+        if r.get("impl", "").startswith("amflow"):
+            return "amflow"
+        return "pytorch-default" if r.get("kernels") == "default" else "pytorch"
 
     res = {}
     peak = {}
@@ -35,12 +37,23 @@ def main(path):
             peak[key] = r["gflops_per_s"]
         else:
             res[(r["workload"],) + key] = r
-    print("| workload | threads | amflow ms | PyTorch ms | speed-up | amflow GFLOP/s (% of sgemm peak) "
-          "| PyTorch GFLOP/s (%) | amflow peak MB | PyTorch peak MB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+
+    def ms(r):
+        return f"{r['ms_median']:.1f}" if r else "-"
+
+    def ratio(p, a):
+        return f"{p['ms_median'] / a['ms_median']:.2f}x" if a and p else "-"
+
+    def mb(r):
+        return f"{r['peak_rss_mb']:.0f}" if r else "-"
+
+    print("| workload | threads | amflow ms | PyTorch ms, same BLAS kernels | speed-up | PyTorch ms, default "
+          "kernels | speed-up | amflow GFLOP/s (% of sgemm peak) | PyTorch GFLOP/s, same kernels (%) "
+          "| amflow peak MB | PyTorch peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for w in ["fm2d", "am2d", "bptt2d", "fmmnist", "ammnist"]:
         for t in sorted({k[2] for k in res if k[0] == w}):
-            a, p = res.get((w, "amflow", t)), res.get((w, "pytorch", t))
+            a, p, q = (res.get((w, i, t)) for i in ("amflow", "pytorch", "pytorch-default"))
             pk = peak.get(("amflow", t))
 
             def rate(r):
@@ -49,15 +62,12 @@ def main(path):
                 pct = f" ({100 * r['gflops_per_s'] / pk:.0f}%)" if pk else ""
                 return f"{r['gflops_per_s']:.1f}{pct}"
 
-            ratio = f"{p['ms_median'] / a['ms_median']:.2f}x" if a and p else "-"
-            print(f"| {w} | {t} | {a['ms_median']:.1f} | " if a else f"| {w} | {t} | - | ", end="")
-            print(f"{p['ms_median']:.1f} | " if p else "- | ", end="")
-            print(f"{ratio} | {rate(a)} | {rate(p)} | {a['peak_rss_mb']:.0f} | " if a else f"{ratio} | - | {rate(p)} | - | ",
-                  end="")
-            print(f"{p['peak_rss_mb']:.0f} |" if p else "- |")
+            print(f"| {w} | {t} | {ms(a)} | {ms(p)} | {ratio(p, a)} | {ms(q)} | {ratio(q, a)} | {rate(a)} | "
+                  f"{rate(p)} | {mb(a)} | {mb(p)} |")
     for t in sorted({k[1] for k in peak}):
-        a, p = peak.get(("amflow", t)), peak.get(("pytorch", t))
-        print(f"\nsgemm peak at {t} thread(s): OpenBLAS through amflow {a} GFLOP/s, torch.mm {p} GFLOP/s.", end="")
+        vals = ", ".join(f"{name} {peak[(name, t)]}" for name in ("amflow", "pytorch", "pytorch-default")
+                         if (name, t) in peak)
+        print(f"\nsgemm peak (GFLOP/s) at {t} thread(s): {vals}.", end="")
     print()
 
 

@@ -191,7 +191,7 @@ std::string sgemm_peak(bool quick, int threads) {
     std::ostringstream o;
     o << "{\"workload\": \"sgemm_peak\", \"n\": " << best_n << ", \"gflops_per_s\": " << int(best * 10) / 10.0
       << ", \"gflops_per_s_by_n\": {" << by.str() << "}, \"note\": \"best over n of 2n^3/min-time, "
-      << "OpenBLAS sgemm float32 square\", \"threads\": " << threads << ", \"backend\": \"cpu\"}";
+      << "OpenBLAS sgemm float32 square\", \"threads\": " << threads << ", \"backend\": \"cpu\", \"impl\": \"amflow\"}";
     return o.str();
 }
 

@@ -20,10 +20,10 @@ namespace am::cli {
 namespace {
 struct DemoOptions {
     std::string out_dir = "out";
-    long pretrain_steps = 3000, iters = 150;
+    long pretrain_steps = 3000, iters = 250;
     Index batch = 256, n_eval = 8000;
     int K = 40;
-    double lambda = 0.5, lr = 3e-4;
+    double lambda = 0.5, lr = 1e-3;
     std::uint64_t seed = 0;
 };
 
