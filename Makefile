@@ -26,7 +26,8 @@ endif
 
 CXX      ?= g++
 comma    := ,
-CXXFLAGS := -std=c++17 $(OPT) -Wall -Wextra -Wno-unused-parameter -Isrc
+# -fPIC: the same objects also make libamflow.so, which the notebooks load
+CXXFLAGS := -std=c++17 $(OPT) -fPIC -Wall -Wextra -Wno-unused-parameter -Isrc
 LDLIBS    = -lz -lpthread
 
 # ---- optional features: detect, say what was found, accept overrides ------
@@ -76,7 +77,7 @@ TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 PCH      := $(BUILD)/pch/pch.hpp.gch
 USE_PCH  := -include $(BUILD)/pch/pch.hpp -Winvalid-pch
 
-.PHONY: all lib test asan-test debug everything demo bench bench-compare data deps config clean
+.PHONY: all lib test asan-test debug everything demo bench bench-compare data notebooks notebook-lib deps config clean
 .DEFAULT_GOAL := all
 
 all: deps config $(BUILD)/amflow
@@ -127,9 +128,26 @@ $(BUILD)/convert_mnist: $(BUILD)/src/cli/convert_mnist.o $(BUILD)/libamflow.a
 data: deps $(BUILD)/convert_mnist
 	bash scripts/fetch_mnist.sh $(BUILD)/convert_mnist
 
-# TEST_ARGS passes doctest options, e.g. make test TEST_ARGS='-tc="*adam*"'
+# The shared library the xeus-cling notebooks load (#pragma cling load).
+notebook-lib: deps config $(BUILD)/libamflow.so
+$(BUILD)/libamflow.so: $(LIB_OBJ)
+	$(CXX) -shared $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+# The notebooks, executed without xeus-cling (scripts/run_notebooks.py: the
+# cells become one C++ program; each cell's output must equal the stored one).
+# NB_UPDATE=1 stores this run's outputs instead (after editing a cell).
+notebooks: deps config $(BUILD)/libamflow.a
+	python3 scripts/run_notebooks.py --build $(BUILD) --cxx '$(CXX)' \
+	  --cxxflags '-std=c++17 -O1 -w -Isrc $(filter -fopenmp -fsanitize=% -fno-sanitize-recover=%,$(CXXFLAGS))' \
+	  --ldlibs '$(LDLIBS)' $(if $(NB_UPDATE),--update)
+
+# TEST_ARGS passes doctest options, e.g. make test TEST_ARGS='-tc="*adam*"'.
+# The doctest suite, then the notebooks (release build only).
 test: deps config $(BUILD)/amflow-tests
 	./$(BUILD)/amflow-tests $(TEST_ARGS)
+ifeq ($(MODE),release)
+	@$(if $(TEST_ARGS),true,$(MAKE) --no-print-directory notebooks)
+endif
 
 asan-test: deps
 	$(MAKE) --no-print-directory MODE=asan test TEST_ARGS='$(TEST_ARGS)'

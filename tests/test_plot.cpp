@@ -4,10 +4,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <unistd.h>
 
 #include "core/random.hpp"
+#include "plot/notebook.hpp"
 #include "plot/plots.hpp"
 
 #pragma GCC diagnostic push
@@ -205,4 +207,22 @@ TEST_CASE("plot: trajectories and image grids") {
     CHECK(same(s.pixel(x, y), Rgb{128, 128, 128}));  // 0 in [-1, 1] is mid grey
     image_grid(dir / "g.png", images, 4, 5, 3, "digits");
     CHECK(decode_png_file(dir / "g.png").w > 0);
+}
+
+TEST_CASE("plot: notebook display hook, base64 (RFC 4648 vectors) and the image/png bundle") {
+    CHECK(am::plot::base64("") == "");
+    CHECK(am::plot::base64("f") == "Zg==");
+    CHECK(am::plot::base64("fo") == "Zm8=");
+    CHECK(am::plot::base64("foo") == "Zm9v");
+    CHECK(am::plot::base64("foob") == "Zm9vYg==");
+    CHECK(am::plot::base64("foobar") == "Zm9vYmFy");
+    CHECK(am::plot::base64(std::string("\xff\x00\x80", 3)) == "/wCA");
+    const std::string path = (std::filesystem::temp_directory_path() / "amflow-test-notebook.png").string();
+    am::plot::scatter_panels(path, {{"one", {am::plot::Layer{am::Mat<float>{{0.0f, 0.0f}, {1.0f, 1.0f}}}}}});
+    const auto img = am::plot::PngImage::from_file(path);
+    const auto bundle = am::plot::mime_bundle_repr(img);
+    CHECK(bundle["image/png"].get<std::string>() == am::plot::base64(img.bytes));
+    CHECK(bundle["image/png"].get<std::string>().rfind("iVBORw0KGgo", 0) == 0);  // base64 of the PNG signature
+    std::ofstream(path) << "not a png";
+    CHECK_THROWS_AS(am::plot::PngImage::from_file(path), am::Error);
 }
