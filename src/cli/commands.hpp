@@ -12,6 +12,8 @@ void register_sample(CLI::App& app);
 void register_finetune(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_demo(CLI::App& app);
+void register_train_classifier(CLI::App& app);
+void register_mnist_demo(CLI::App& app);
 
 inline void register_commands(CLI::App& app) {
     register_pretrain(app);
@@ -19,6 +21,8 @@ inline void register_commands(CLI::App& app) {
     register_finetune(app);
     register_eval(app);
     register_demo(app);
+    register_train_classifier(app);
+    register_mnist_demo(app);
     register_info(app);
 }
 

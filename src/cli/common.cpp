@@ -2,12 +2,137 @@
 
 #include <sys/resource.h>
 
+#include <chrono>
 #include <cmath>
 #include <fstream>
 
 #include "data/mixture_json.hpp"
+#include "flow/flow_matching.hpp"
+#include "plot/plots.hpp"
 
 namespace am::cli {
+
+std::optional<ImageShape> image_of_checkpoint(const nn::Checkpoint& ck) {
+    if (!ck.meta.count("image_rows") || !ck.meta.count("image_cols")) return std::nullopt;
+    ImageShape im;
+    im.rows = int(ck.get_int("image_rows"));
+    im.cols = int(ck.get_int("image_cols"));
+    auto d = ck.meta.find("data");
+    if (d != ck.meta.end()) im.data = d->second;
+    return im;
+}
+
+void put_image_meta(nn::Checkpoint& ck, const ImageShape& im) {
+    ck.meta["image_rows"] = std::to_string(im.rows);
+    ck.meta["image_cols"] = std::to_string(im.cols);
+    ck.meta["pixels"] = "2p-1";  // model space: x = 2 p - 1, p = byte / 255
+    if (!im.data.empty()) ck.meta["data"] = im.data;
+}
+
+ImageShape image_shape_of(const data::ImageData& d) { return {d.rows(), d.cols(), d.spec}; }
+
+TrainedClassifier train_image_classifier(const data::ImageData& d, Index hidden, const nn::ClassifierConfig& cfg,
+                                         std::uint64_t seed) {
+    require_positive(double(hidden), "--hidden");
+    Rng rng(seed);
+    TrainedClassifier c{nn::MLP<float>({d.dim(), hidden, data::kImageClasses}, nn::Activation::SiLU, rng)};
+    const auto t0 = std::chrono::steady_clock::now();
+    c.train_loss = nn::train_classifier(c.net, d.train.images, d.train.labels, cfg, rng);
+    c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    c.test_accuracy = nn::accuracy(c.net, d.test.images, d.test.labels);
+    return c;
+}
+
+void save_classifier(const std::string& path, const TrainedClassifier& c, const data::ImageData& d,
+                     const nn::ClassifierConfig& cfg, std::uint64_t seed) {
+    nn::Checkpoint ck = nn::to_checkpoint(c.net);
+    put_image_meta(ck, image_shape_of(d));
+    ck.meta["test_accuracy"] = std::to_string(c.test_accuracy);
+    ck.meta["test_n"] = std::to_string(d.test.labels.size());
+    ck.meta["steps"] = std::to_string(cfg.steps);
+    ck.meta["batch"] = std::to_string(cfg.batch);
+    ck.meta["lr"] = std::to_string(cfg.adam.lr);
+    ck.meta["seed"] = std::to_string(seed);
+    nn::save_checkpoint(path, ck);
+}
+
+ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::ImageData& d, const ImageFlowConfig& cfg,
+                                    Rng& rng, const std::string& label) {
+    require_positive(double(cfg.steps), "--steps");
+    require_positive(double(cfg.batch), "--batch");
+    require_positive(cfg.lr, "--lr");
+    AM_CHECK(cfg.ema_decay >= 0 && cfg.ema_decay < 1, "--ema must be in [0, 1)");
+    AM_CHECK(net.dim() == d.dim(), "pretrain: the network is " + std::to_string(net.dim()) + "-D, the images " +
+                                       std::to_string(d.dim()) + "-D");
+    const flow::CondOT path;
+    nn::Adam<float> adam(net.parameters(), nn::AdamConfig{cfg.lr});
+    ImageFlowResult res{net.clone()};
+    const auto params = net.parameters(), ema = res.ema.parameters();
+    using clock = std::chrono::steady_clock;
+    const auto start = clock::now();
+    auto last = start;
+    double acc = 0;
+    long acc_n = 0;
+    for (long s = 1; s <= cfg.steps; ++s) {
+        const double progress = double(s - 1) / double(cfg.steps);
+        adam.config().lr = cfg.lr * (cfg.lr_final_ratio + (1 - cfg.lr_final_ratio) * 0.5 * (1 + std::cos(M_PI * progress)));
+        const Mat<float> x1 = data::sample_rows(d.train.images, cfg.batch, rng);
+        const Mat<float> x0 = rng.normal<float>(cfg.batch, d.dim());
+        const Mat<float> t = rng.uniform<float>(cfg.batch, 1);
+        ag::Var<float> loss = flow::flow_matching_loss(net, path, x1, x0, t);
+        const double value = loss.item();
+        AM_CHECK(std::isfinite(value), "pretrain: the loss is NaN or infinite at step " + std::to_string(s) +
+                                           " (the run diverged: lower --lr)");
+        adam.zero_grad();
+        ag::backward(loss);
+        adam.step();
+        // EMA, with the usual warm-up min(decay, (1 + s) / (10 + s)) so early weights fade fast
+        const float dcy = float(std::min(cfg.ema_decay, (1.0 + double(s)) / (10.0 + double(s))));
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            ag::Var<float> e = ema[i];
+            float* pe = e.value().data();
+            const float* pp = params[i].value().data();
+            const std::size_t m = e.value().size();
+            for (std::size_t j = 0; j < m; ++j) pe[j] += (1.0f - dcy) * (pp[j] - pe[j]);
+        }
+        acc += value;
+        ++acc_n;
+        const auto now = clock::now();
+        if (s == cfg.steps ||
+            (cfg.progress_seconds > 0 && std::chrono::duration<double>(now - last).count() >= cfg.progress_seconds)) {
+            const double el = std::chrono::duration<double>(now - start).count();
+            std::fprintf(stderr, "%s: step %ld/%ld  loss %.4f  lr %.2g  %.1f steps/s  %.0f s left\n", label.c_str(), s,
+                         cfg.steps, acc / double(acc_n), adam.config().lr, double(s) / el,
+                         el / double(s) * double(cfg.steps - s));
+            res.final_loss = acc / double(acc_n);
+            acc = 0;
+            acc_n = 0;
+            last = now;
+        }
+    }
+    if (cfg.ema_decay == 0) res.ema = net.clone();
+    res.seconds = std::chrono::duration<double>(clock::now() - start).count();
+    return res;
+}
+
+void save_image_flow(const std::string& path, const ImageFlowResult& r, const data::ImageData& d,
+                     const ImageFlowConfig& cfg, std::uint64_t seed) {
+    nn::Checkpoint ck = nn::to_checkpoint(r.ema);
+    put_image_meta(ck, image_shape_of(d));
+    ck.meta["steps"] = std::to_string(cfg.steps);
+    ck.meta["batch"] = std::to_string(cfg.batch);
+    ck.meta["lr"] = std::to_string(cfg.lr);
+    ck.meta["ema"] = std::to_string(cfg.ema_decay);
+    ck.meta["seed"] = std::to_string(seed);
+    nn::save_checkpoint(path, ck);
+}
+
+void save_image_grid(const std::string& path, const Mat<float>& x, const ImageShape& im, int ncol,
+                     const std::string& title) {
+    plot::ImageGridOptions go;
+    go.signed_range = true;
+    plot::image_grid(path, x, im.rows, im.cols, ncol, title, go);
+}
 
 data::GaussianMixture load_mixture_spec(const std::string& spec) {
     if (spec == "ring") return data::default_ring();
@@ -49,6 +174,11 @@ LoadedField LoadedField::from_options(const std::string& model_path, const std::
     f.net_ = std::make_unique<nn::VelocityMLP<float>>(nn::velocity_mlp_from_checkpoint<float>(ck));
     f.base_ = std::make_unique<flow::NetworkVelocity>(*f.net_);
     f.mixture_ = mixture_of_checkpoint(ck);
+    f.image_ = image_of_checkpoint(ck);
+    if (f.image_)
+        AM_CHECK(Index(f.image_->rows) * f.image_->cols == f.net_->dim(),
+                 model_path + ": the metadata says images of " + std::to_string(f.image_->rows) + " x " +
+                     std::to_string(f.image_->cols) + " but the network is " + std::to_string(f.net_->dim()) + "-D");
     f.description_ = "velocity network " + model_path;
     return f;
 }
@@ -128,6 +258,7 @@ void save_finetuned(const std::string& path, const finetune::FineTunedModel& ft,
         ck.meta["data"] = "mixture";
         ck.meta["mixture_json"] = data::mixture_to_json(*base.mixture());
     }
+    if (base.image()) put_image_meta(ck, *base.image());
     ck.meta["finetuned"] = "1";
     nn::save_checkpoint(path, ck);
 }
@@ -140,6 +271,13 @@ double peak_rss_mb() {
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
     return double(u.ru_maxrss) / 1024.0;
+}
+
+double current_rss_mb() {
+    std::ifstream f("/proc/self/status");
+    for (std::string line; std::getline(f, line);)
+        if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    return 0;
 }
 
 void reset_peak_rss() {

@@ -3,12 +3,14 @@
 // drawing samples, and the peak-memory figure.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "data/images.hpp"
 #include "data/mixture.hpp"
 #include "finetune/model.hpp"
 #include "finetune/tilt.hpp"
@@ -17,8 +19,62 @@
 #include "flow/sampler.hpp"
 #include "flow/schedule.hpp"
 #include "nn/checkpoint.hpp"
+#include "nn/classifier.hpp"
 
 namespace am::cli {
+
+// The images a network was trained on (checkpoint metadata "data",
+// "image_rows", "image_cols"; pixels in model space [-1, 1], data/images.hpp).
+struct ImageShape {
+    int rows = 0, cols = 0;
+    std::string data;  // the --data spec it was trained on: mnist | idx:DIR
+};
+std::optional<ImageShape> image_of_checkpoint(const nn::Checkpoint& ck);
+// Writes the image metadata into a checkpoint.
+void put_image_meta(nn::Checkpoint& ck, const ImageShape& im);
+
+// A PNG grid of samples in model space ([-1, 1]; clamped), ncol per row.
+void save_image_grid(const std::string& path, const Mat<float>& x, const ImageShape& im, int ncol,
+                     const std::string& title);
+
+// The image shape of a data set (its --data spec included).
+ImageShape image_shape_of(const data::ImageData& d);
+
+// The MNIST classifier of the reward (shared/bench/WORKLOADS.md:
+// Linear(784, 256), SiLU, Linear(256, 10)) trained on the training split of
+// `d`, and its accuracy on the held-out split.
+struct TrainedClassifier {
+    nn::MLP<float> net;
+    double train_loss = 0, test_accuracy = 0, seconds = 0;
+};
+TrainedClassifier train_image_classifier(const data::ImageData& d, Index hidden, const nn::ClassifierConfig& cfg,
+                                         std::uint64_t seed);
+// Its checkpoint (kind "mlp", metadata: data, accuracy, steps, seed).
+void save_classifier(const std::string& path, const TrainedClassifier& c, const data::ImageData& d,
+                     const nn::ClassifierConfig& cfg, std::uint64_t seed);
+
+// Flow matching (CondOT, flow/flow_matching.hpp's loss) of a velocity
+// network on the training images of `d` (model space [-1, 1]): minibatches
+// drawn with replacement, Adam with the learning rate decayed along a cosine
+// from lr to lr * lr_final_ratio, and an exponential moving average (EMA) of
+// the weights, which is the model returned in `ema` (ema_decay = 0: no EMA,
+// `ema` is the last iterate). A progress line to stderr every
+// progress_seconds.
+struct ImageFlowConfig {
+    long steps = 16000;
+    Index batch = 128;
+    double lr = 1e-3, lr_final_ratio = 0.1, ema_decay = 0.999;
+    double progress_seconds = 15;
+};
+struct ImageFlowResult {
+    nn::VelocityMLP<float> ema;
+    double final_loss = 0, seconds = 0;
+};
+ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::ImageData& d, const ImageFlowConfig& cfg,
+                                    Rng& rng, const std::string& label = "pretrain");
+// Its checkpoint: the EMA network with the image metadata and the settings.
+void save_image_flow(const std::string& path, const ImageFlowResult& r, const data::ImageData& d,
+                     const ImageFlowConfig& cfg, std::uint64_t seed);
 
 // A velocity field named on the command line, with everything it owns:
 //   --model CKPT        a trained network (pretrain), or a fine-tuned one
@@ -37,6 +93,8 @@ public:
     nn::VelocityMLP<float>* network() const { return net_.get(); }
     // The mixture the field is exact for, or that the network was trained on.
     const std::optional<data::GaussianMixture>& mixture() const { return mixture_; }
+    // The images the network was trained on, if it was (MNIST).
+    const std::optional<ImageShape>& image() const { return image_; }
     std::string describe() const { return description_; }
 
     LoadedField() = default;
@@ -48,6 +106,7 @@ private:
     std::optional<data::GaussianMixture> mixture_;
     std::unique_ptr<flow::VelocityField> base_;
     std::unique_ptr<finetune::FineTunedModel> finetuned_;
+    std::optional<ImageShape> image_;
     std::string description_;
 };
 
@@ -90,6 +149,8 @@ void save_finetuned(const std::string& path, const finetune::FineTunedModel& ft,
 // reset_peak_rss(), MiB.
 double peak_rss_mb();
 void reset_peak_rss();
+// Resident memory now, MiB.
+double current_rss_mb();
 
 // A one-line error for an option that must be positive.
 void require_positive(double v, const std::string& option);

@@ -87,4 +87,22 @@ double train_classifier(MLP<float>& net, const Mat<float>& x, const std::vector<
     return recent / double(std::max<long>(1, recent_n));
 }
 
+MLP<float> load_classifier(const std::string& path, Index in_dim, Index classes) {
+    const Checkpoint ck = load_checkpoint(path);
+    AM_CHECK(ck.kind == "mlp", "classifier checkpoint " + path + " holds a '" + ck.kind +
+                                   "', expected a classifier (an 'mlp' written by amflow train-classifier)");
+    MLP<float> net;
+    try {
+        net = mlp_from_checkpoint<float>(ck);
+    } catch (const Error& e) {
+        throw Error("classifier checkpoint " + path + ": " + e.what());
+    }
+    const auto& sz = net.sizes();
+    AM_CHECK(sz.front() == in_dim && sz.back() == classes,
+             "classifier checkpoint " + path + " maps " + std::to_string(sz.front()) + " inputs to " +
+                 std::to_string(sz.back()) + " classes; expected " + std::to_string(in_dim) + " inputs (the data) and " +
+                 std::to_string(classes) + " classes");
+    return net;
+}
+
 }  // namespace am::nn

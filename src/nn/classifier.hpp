@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "nn/checkpoint.hpp"
 #include "nn/mlp.hpp"
 #include "nn/optim.hpp"
 
@@ -29,5 +30,11 @@ struct ClassifierConfig {
 // Returns the mean training loss of the last 100 steps.
 double train_classifier(MLP<float>& net, const Mat<float>& x, const std::vector<int>& labels,
                         const ClassifierConfig& cfg, Rng& rng);
+
+// The classifier of a checkpoint (kind "mlp", as `amflow train-classifier`
+// writes it), checked to take in_dim inputs and give `classes` outputs: a
+// one-line am::Error naming the file otherwise (missing, corrupt, another
+// kind of model, or another shape).
+MLP<float> load_classifier(const std::string& path, Index in_dim, Index classes);
 
 }  // namespace am::nn

@@ -1,0 +1,147 @@
+#include "finetune/image_eval.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "data/images.hpp"
+#include "finetune/tilt.hpp"
+#include "nn/classifier.hpp"
+
+namespace am::finetune {
+
+bool is_classifier_spec(const std::string& spec) { return spec.rfind("classifier:", 0) == 0; }
+
+ClassifierSpec parse_classifier_spec(const std::string& spec) {
+    AM_CHECK(is_classifier_spec(spec), "reward '" + spec + "': expected classifier:CKPT,DIGIT");
+    const std::string rest = spec.substr(11);
+    const auto comma = rest.rfind(',');
+    AM_CHECK(comma != std::string::npos && comma > 0,
+             "reward '" + spec + "': expected classifier:CKPT,DIGIT (a checkpoint and a class 0..9)");
+    ClassifierSpec s;
+    s.path = rest.substr(0, comma);
+    const std::string digit = rest.substr(comma + 1);
+    AM_CHECK(digit.size() == 1 && digit[0] >= '0' && digit[0] <= '9',
+             "reward '" + spec + "': the class '" + digit + "' is not a digit 0..9");
+    s.target = digit[0] - '0';
+    return s;
+}
+
+LoadedClassifierReward::LoadedClassifierReward(const ClassifierSpec& spec, Index d)
+    : spec_(spec), net_(nn::load_classifier(spec.path, d, data::kImageClasses)) {
+    reward_ = std::make_unique<ClassifierReward>(net_, spec.target);
+}
+
+std::string LoadedClassifierReward::describe() const {
+    return "classifier:" + spec_.path + "," + std::to_string(spec_.target) + " (log p(" +
+           std::to_string(spec_.target) + " | x))";
+}
+
+std::unique_ptr<Reward> make_reward(const std::string& spec, Index d) {
+    if (is_classifier_spec(spec)) return std::make_unique<LoadedClassifierReward>(parse_classifier_spec(spec), d);
+    try {
+        return parse_reward(spec, d);
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        if (msg.find("unknown kind") != std::string::npos || msg.find("expected linear") != std::string::npos)
+            throw Error(msg + "; or classifier:CKPT,DIGIT");
+        throw;
+    }
+}
+
+ImageEvaluation evaluate_images(const nn::MLP<float>& classifier, const Mat<float>& samples, int target,
+                                const Mat<float>* real_of_target, double confidence, Index n_max) {
+    const Index n = rows(samples), C = classifier.sizes().back();
+    AM_CHECK(n > 0, "image evaluation: no samples");
+    AM_CHECK(cols(samples) == classifier.sizes().front(),
+             "image evaluation: samples have " + std::to_string(cols(samples)) + " columns, the classifier takes " +
+                 std::to_string(classifier.sizes().front()));
+    AM_CHECK(target < C, "image evaluation: class " + std::to_string(target) + " is not one of the " +
+                             std::to_string(C) + " classes");
+    const Mat<float> x = data::clamp_model(samples);
+    const Mat<float> p = nn::predict_proba(classifier, x);
+    ImageEvaluation ev;
+    ev.n = n;
+    ev.target = target;
+    ev.confidence = confidence;
+    ev.label_share.assign(std::size_t(C), 0.0);
+    std::vector<Index> of_target;
+    double log_p = 0;
+    Index confident = 0;
+    for (Index i = 0; i < n; ++i) {
+        Index best = 0;
+        for (Index c = 1; c < C; ++c)
+            if (p(i, c) > p(i, best)) best = c;
+        ev.label_share[std::size_t(best)] += 1.0 / double(n);
+        confident += p(i, best) >= confidence;
+        if (target >= 0) {
+            log_p += std::log(std::max(double(p(i, target)), 1e-30));
+            if (best == target) of_target.push_back(i);
+        }
+    }
+    ev.share_confident = double(confident) / double(n);
+    for (const double s : ev.label_share) ev.label_tv_uniform += 0.5 * std::abs(s - 1.0 / double(C));
+    Mat<float> pool;
+    if (target >= 0) {
+        ev.share_target = double(of_target.size()) / double(n);
+        ev.mean_log_p_target = log_p / double(n);
+        pool = zeros<float>(Index(of_target.size()), cols(x));
+        for (std::size_t r = 0; r < of_target.size(); ++r)
+            std::copy_n(x.data() + of_target[r] * cols(x), cols(x), pool.data() + Index(r) * cols(x));
+    } else {
+        pool = x;
+    }
+    // distances in pixel units: x = 2 p - 1, so ||p - p'|| = ||x - x'|| / 2
+    ev.diversity_n = std::min(rows(pool), n_max);
+    ev.diversity = 0.5 * diversity(pool, n_max);
+    if (real_of_target && rows(*real_of_target) > 0) {
+        ev.diversity_real_n = std::min(rows(*real_of_target), n_max);
+        ev.diversity_real = 0.5 * diversity(data::clamp_model(*real_of_target), n_max);
+    }
+    return ev;
+}
+
+TiltEstimate estimate_tilt(const nn::MLP<float>& classifier, const Mat<float>& base_samples, int target,
+                           double lambda) {
+    const Index n = rows(base_samples), C = classifier.sizes().back();
+    AM_CHECK(n > 0 && target >= 0 && target < C, "estimate_tilt: needs samples and a class in 0.." + std::to_string(C - 1));
+    const Mat<float> p = nn::predict_proba(classifier, data::clamp_model(base_samples));
+    // weights relative to the largest, in logs, so that p^lambda cannot underflow to all zeros
+    std::vector<double> logw(static_cast<std::size_t>(n));
+    double mx = -1e300;
+    for (Index i = 0; i < n; ++i) {
+        logw[std::size_t(i)] = lambda * std::log(std::max(double(p(i, target)), 1e-300));
+        mx = std::max(mx, logw[std::size_t(i)]);
+    }
+    double sw = 0, sw2 = 0, s_share = 0, s_logp = 0;
+    for (Index i = 0; i < n; ++i) {
+        const double w = std::exp(logw[std::size_t(i)] - mx);
+        Index best = 0;
+        for (Index c = 1; c < C; ++c)
+            if (p(i, c) > p(i, best)) best = c;
+        sw += w;
+        sw2 += w * w;
+        s_share += w * (best == target);
+        s_logp += w * std::log(std::max(double(p(i, target)), 1e-30));
+    }
+    return {s_share / sw, s_logp / sw, sw * sw / sw2};
+}
+
+std::string ImageEvaluation::to_json() const {
+    std::ostringstream s;
+    s.precision(6);
+    s << "{\"n\": " << n;
+    if (target >= 0)
+        s << ", \"target\": " << target << ", \"share_target\": " << share_target
+          << ", \"mean_log_p_target\": " << mean_log_p_target;
+    s << ", \"confidence\": " << confidence << ", \"share_confident\": " << share_confident << ", \"label_share\": [";
+    for (std::size_t i = 0; i < label_share.size(); ++i) s << (i ? ", " : "") << label_share[i];
+    s << "], \"label_tv_uniform\": " << label_tv_uniform << ", \"diversity\": " << diversity
+      << ", \"diversity_n\": " << diversity_n;
+    if (diversity_real > 0)
+        s << ", \"diversity_real\": " << diversity_real << ", \"diversity_real_n\": " << diversity_real_n
+          << ", \"diversity_ratio\": " << diversity_ratio();
+    s << "}";
+    return s.str();
+}
+
+}  // namespace am::finetune
