@@ -26,7 +26,7 @@ struct Layer {
     Rgb color = colors::blue;
     float alpha = 0.35f;   // opacity of each point
     float radius = 1.5f;   // in pixels
-    std::string label;     // legend entry; no legend entry when empty
+    std::string label{};   // legend entry; no legend entry when empty
 };
 
 struct Panel {
