@@ -11,36 +11,16 @@
 #include <vector>
 
 #include "cli/app.hpp"
+#include "test_support.hpp"
+
+using namespace am::testing;
 
 namespace {
 
-struct Result {
-    int status;
-    std::string out, err;
-};
-
-Result amflow(const std::vector<std::string>& args) {
-    std::ostringstream out, err;
-    const int status = am::cli::run_amflow(args, out, err);
-    return {status, out.str(), err.str()};
-}
-
+// A path in one scratch folder for this file's tests, removed at exit.
 std::string temp_path(const std::string& name) {
-    const auto dir = std::filesystem::temp_directory_path() / "amflow-test-cli";
-    std::filesystem::create_directories(dir);
-    return (dir / name).string();
-}
-
-// A failed run: non-zero status, exactly one line on stderr, containing `needle`.
-void check_one_line_error(const std::vector<std::string>& args, const std::string& needle) {
-    std::string cmd;
-    for (const auto& a : args) cmd += a + " ";
-    CAPTURE(cmd);
-    const Result r = amflow(args);
-    CAPTURE(r.err);
-    CHECK(r.status != 0);
-    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-    CHECK(r.err.find(needle) != std::string::npos);
+    static const TempDir dir("amflow_test_cli");
+    return dir / name;
 }
 
 }  // namespace
@@ -82,7 +62,7 @@ TEST_CASE("cli: missing and malformed files are named in the error") {
 TEST_CASE("cli: sample writes the CSV it promised; --help exits 0") {
     const std::string out = temp_path("samples.csv");
     std::filesystem::remove(out);
-    const Result r = amflow({"sample", "--mixture", "ring", "--n", "50", "--steps", "10", "--seed", "3", "--out", out});
+    const CliResult r = amflow({"sample", "--mixture", "ring", "--n", "50", "--steps", "10", "--seed", "3", "--out", out});
     CAPTURE(r.err);
     REQUIRE(r.status == 0);
     std::ifstream in(out);
@@ -93,7 +73,7 @@ TEST_CASE("cli: sample writes the CSV it promised; --help exits 0") {
     while (std::getline(in, line))
         if (!line.empty()) ++n;
     CHECK(n == 50);
-    const Result h = amflow({"finetune", "--help"});
+    const CliResult h = amflow({"finetune", "--help"});
     CHECK(h.status == 0);
     CHECK(h.out.find("--method") != std::string::npos);
 }

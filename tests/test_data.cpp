@@ -12,40 +12,14 @@
 #include "data/idx.hpp"
 #include "data/mixture_json.hpp"
 #include "data/toy2d.hpp"
+#include "test_support.hpp"
 
 using namespace am;
+using namespace am::testing;
 using namespace am::data;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh folder under /tmp, removed with everything in it at scope exit.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("amflow_test_data_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-void write_text(const std::string& path, const std::string& text) {
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
-
-// The message of the am::Error that f throws ("" if none).
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 // Parsing `text` as "spec.json" fails with a one-line message naming the
 // file and containing `expected`.

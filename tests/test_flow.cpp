@@ -21,22 +21,13 @@
 #include "flow/network_field.hpp"
 #include "flow/sampler.hpp"
 #include "flow/schedule.hpp"
+#include "test_support.hpp"
 
 using namespace am;
+using namespace am::testing;
 using namespace am::flow;
 
 namespace {
-
-// The message of the am::Error that f throws ("" if none).
-template <class F>
-std::string error_of(F f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 // mean and variance (divisor N) of column 0
 std::pair<double, double> moments(const Mat<float>& x) {
@@ -666,6 +657,71 @@ TEST_CASE("flow: a short flow-matching run on the default ring reaches mode-weig
     CHECK(e.tv < 0.05);
 }
 
+
+TEST_CASE("flow: the moving average of the weights (FlowMatchingConfig::ema_decay)") {
+    const data::GaussianMixture ring = data::default_ring();
+    const auto ring_data = [&](Index n, Rng& r) { return ring.sample(n, r); };
+    const CondOT condot;
+    // max |theta_i - ema_i| over every parameter entry
+    const auto max_gap = [](const nn::VelocityMLP<float>& a, const nn::VelocityMLP<float>& b) {
+        double gap = 0;
+        const auto pa = a.parameters(), pb = b.parameters();
+        for (std::size_t i = 0; i < pa.size(); ++i)
+            for (std::size_t j = 0; j < pa[i].value().size(); ++j)
+                gap = std::max(gap, double(std::abs(pa[i].value().data()[j] - pb[i].value().data()[j])));
+        return gap;
+    };
+    FlowMatchingConfig cfg;
+    cfg.steps = 40;
+    cfg.batch = 64;
+    cfg.progress_seconds = 0;
+    Rng rng(7);
+    nn::VelocityMLP<float> net(2, 16, 2, rng);
+    const nn::VelocityMLP<float> init = net.clone();
+
+    // decay ~ 0: the average is the last iterate
+    cfg.ema_decay = 1e-9;
+    nn::VelocityMLP<float> ema = net.clone();
+    train_flow_matching(net, condot, ring_data, cfg, rng, &ema);
+    CHECK(max_gap(net, init) > 1e-3);
+    CHECK(max_gap(net, ema) < 1e-6);
+
+    // one step at decay 0.9: the warm-up decay is min(0.9, 2/11), so
+    // ema = init + (9/11) (theta_1 - init) entry by entry
+    cfg.ema_decay = 0.9;
+    cfg.steps = 1;
+    net = init.clone();
+    ema = init.clone();
+    train_flow_matching(net, condot, ring_data, cfg, rng, &ema);
+    const auto pn = net.parameters(), pe = ema.parameters(), p0 = init.parameters();
+    double err = 0;
+    for (std::size_t i = 0; i < pn.size(); ++i)
+        for (std::size_t j = 0; j < pn[i].value().size(); ++j) {
+            const double t0 = p0[i].value().data()[j], t1 = pn[i].value().data()[j];
+            err = std::max(err, std::abs(pe[i].value().data()[j] - (t0 + 9.0 / 11.0 * (t1 - t0))));
+        }
+    CHECK(max_gap(net, init) > 1e-4);
+    CHECK(err < 1e-6);
+    // 40 steps: the average lags the iterate
+    cfg.steps = 40;
+    train_flow_matching(net, condot, ring_data, cfg, rng, &ema);
+    CHECK(max_gap(net, ema) > 1e-4);
+
+    // no EMA network, or decay 0: nothing averaged
+    cfg.ema_decay = 0;
+    ema = init.clone();
+    train_flow_matching(net, condot, ring_data, cfg, rng, &ema);
+    CHECK(max_gap(ema, init) == 0);
+
+    cfg.ema_decay = 0.5;
+    Rng other(1);
+    nn::VelocityMLP<float> wrong(2, 8, 2, other);
+    CHECK(error_of([&] { train_flow_matching(net, condot, ring_data, cfg, rng, &wrong); }).find("EMA") !=
+          std::string::npos);
+    cfg.ema_decay = 1;
+    CHECK(error_of([&] { train_flow_matching(net, condot, ring_data, cfg, rng, &ema); }).find("[0, 1)") !=
+          std::string::npos);
+}
 // ---- the mixture data type ---------------------------------------------------------------------
 
 TEST_CASE("mixture: validate checks every field and normalises the weights") {

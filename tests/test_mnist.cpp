@@ -18,33 +18,13 @@
 #include "flow/schedule.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/classifier.hpp"
+#include "test_support.hpp"
 
 using namespace am;
+using namespace am::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("amflow_test_mnist_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 // One-line message containing every piece of `expected`.
 template <class F>
@@ -278,27 +258,6 @@ TEST_CASE("mnist: classifier-reward fine-tuning through the shared FineTuner rai
 // are the exit status, the files written and the one-line errors; the
 // figures themselves are checked above)
 
-namespace {
-struct CliResult {
-    int status;
-    std::string out, err;
-};
-CliResult amflow(const std::vector<std::string>& args) {
-    std::ostringstream out, err;
-    const int status = cli::run_amflow(args, out, err);
-    return {status, out.str(), err.str()};
-}
-void check_cli_error(const std::vector<std::string>& args, const std::string& needle) {
-    std::string cmd;
-    for (const auto& a : args) cmd += a + " ";
-    CAPTURE(cmd);
-    const CliResult r = amflow(args);
-    CAPTURE(r.err);
-    CHECK(r.status != 0);
-    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-    CHECK(r.err.find(needle) != std::string::npos);
-}
-}  // namespace
 
 TEST_CASE("mnist: the amflow subcommands on a tiny IDX folder, and their one-line errors") {
     TempDir dir;
@@ -336,20 +295,20 @@ TEST_CASE("mnist: the amflow subcommands on a tiny IDX folder, and their one-lin
     CHECK(r.status == 0);
 
     // bad input
-    check_cli_error({"train-classifier", "--data", "idx:" + (dir / "none"), "--out", cls}, "does not exist");
-    check_cli_error({"train-classifier", "--data", "ring", "--out", cls}, "expected mnist or idx:DIR");
-    check_cli_error({"pretrain", "--data", "idx:" + (dir / "none"), "--out", base}, "does not exist");
-    check_cli_error({"finetune", "--model", base, "--reward", "classifier:" + cls + ",12", "--out", ft},
+    check_one_line_error({"train-classifier", "--data", "idx:" + (dir / "none"), "--out", cls}, "does not exist");
+    check_one_line_error({"train-classifier", "--data", "ring", "--out", cls}, "expected mnist or idx:DIR");
+    check_one_line_error({"pretrain", "--data", "idx:" + (dir / "none"), "--out", base}, "does not exist");
+    check_one_line_error({"finetune", "--model", base, "--reward", "classifier:" + cls + ",12", "--out", ft},
                     "'12' is not a digit 0..9");
-    check_cli_error({"finetune", "--model", base, "--reward", "classifier:" + base + ",1", "--out", ft},
+    check_one_line_error({"finetune", "--model", base, "--reward", "classifier:" + base + ",1", "--out", ft},
                     "holds a 'velocity_mlp'");
     Rng rng(0);
     nn::save_checkpoint(dir / "wide.ckpt", nn::to_checkpoint(nn::MLP<float>({9, 4, 10}, nn::Activation::SiLU, rng)));
-    check_cli_error({"finetune", "--model", base, "--reward", "classifier:" + (dir / "wide.ckpt") + ",1", "--out", ft},
+    check_one_line_error({"finetune", "--model", base, "--reward", "classifier:" + (dir / "wide.ckpt") + ",1", "--out", ft},
                     "maps 9 inputs to 10 classes");
-    check_cli_error({"eval", "--samples", dir / "s.csv", "--reward", "classifier:" + cls + ",1", "--data",
+    check_one_line_error({"eval", "--samples", dir / "s.csv", "--reward", "classifier:" + cls + ",1", "--data",
                      "idx:" + (dir / "none")},
                     "does not exist");
-    check_cli_error({"mnist-demo", "--data", "idx:" + (dir / "none"), "--out-dir", dir / "demo"}, "does not exist");
-    check_cli_error({"mnist-demo", "--digit", "10", "--out-dir", dir / "demo"}, "--digit 10");
+    check_one_line_error({"mnist-demo", "--data", "idx:" + (dir / "none"), "--out-dir", dir / "demo"}, "does not exist");
+    check_one_line_error({"mnist-demo", "--digit", "10", "--out-dir", dir / "demo"}, "--digit 10");
 }

@@ -11,6 +11,7 @@
 #include "core/random.hpp"
 #include "plot/notebook.hpp"
 #include "plot/plots.hpp"
+#include "test_support.hpp"
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -21,23 +22,11 @@
 #pragma GCC diagnostic pop
 
 using namespace am;
+using namespace am::testing;
 using namespace am::plot;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh folder under /tmp, removed with everything in it at scope exit.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("amflow_test_plot_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 // A decoded PNG file: width, height and RGB bytes.
 struct Decoded {

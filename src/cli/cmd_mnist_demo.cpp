@@ -155,15 +155,15 @@ void run_mnist_demo(const MnistDemoOptions& o) {
     // 2. pretraining
     const std::string base_path = out + "base.ckpt";
     t0 = clock_type::now();
-    ImageFlowConfig fc;
+    flow::FlowMatchingConfig fc = image_flow_config();
     fc.steps = o.pretrain_steps;
     fc.batch = o.pretrain_batch;
-    fc.lr = o.pretrain_lr;
+    fc.adam.lr = o.pretrain_lr;
     if (o.reuse && std::filesystem::exists(base_path)) {
         std::printf("== 2. flow model: reusing %s\n", base_path.c_str());
     } else {
         std::printf("== 2. flow matching: VelocityMLP(%ld, 1024, 3), %ld steps of %ld, lr %g (cosine to %g), EMA 0.999\n",
-                    long(d.dim()), fc.steps, long(fc.batch), fc.lr, fc.lr * fc.lr_final_ratio);
+                    long(d.dim()), fc.steps, long(fc.batch), fc.adam.lr, fc.adam.lr * fc.lr_final_fraction);
         std::fflush(stdout);
         Rng rng(o.seed + 1);
         nn::VelocityMLP<float> net(d.dim(), 1024, 3, rng);

@@ -28,12 +28,12 @@ struct PretrainOptions {
 // lr 1e-3 decayed along a cosine to 1e-4, EMA 0.999).
 void run_pretrain_images(const PretrainOptions& o) {
     const data::ImageData d = data::load_image_data(o.data);
-    ImageFlowConfig cfg;
+    flow::FlowMatchingConfig cfg = image_flow_config();
     if (o.given("--steps")) cfg.steps = o.steps;
     if (o.given("--batch")) cfg.batch = o.batch;
-    if (o.given("--lr")) cfg.lr = o.lr;
-    cfg.ema_decay = o.ema;
-    cfg.lr_final_ratio = o.lr_final;
+    if (o.given("--lr")) cfg.adam.lr = o.lr;
+    if (o.given("--ema")) cfg.ema_decay = o.ema;
+    if (o.given("--lr-final")) cfg.lr_final_fraction = o.lr_final;
     const Index width = o.given("--width") ? o.width : 1024, depth = o.depth;
     require_positive(double(width), "--width");
     require_positive(double(depth), "--depth");
@@ -70,9 +70,15 @@ void run_pretrain(const PretrainOptions& o) {
     cfg.steps = o.steps;
     cfg.batch = o.batch;
     cfg.adam.lr = o.lr;
+    if (o.given("--lr-final")) cfg.lr_final_fraction = o.lr_final;
+    if (o.given("--ema")) cfg.ema_decay = o.ema;
+    AM_CHECK(cfg.ema_decay >= 0 && cfg.ema_decay < 1, "--ema must be in [0, 1)");
+    AM_CHECK(cfg.lr_final_fraction > 0 && cfg.lr_final_fraction <= 1, "--lr-final must be in (0, 1]");
+    nn::VelocityMLP<float> ema = net.clone();
     const flow::CondOT path;
     const auto log = flow::train_flow_matching(
-        net, path, [&](Index n, Rng& r) { return dataset.sample(n, r); }, cfg, rng);
+        net, path, [&](Index n, Rng& r) { return dataset.sample(n, r); }, cfg, rng, &ema);
+    if (cfg.ema_decay > 0) net = std::move(ema);
 
     nn::Checkpoint ck = nn::to_checkpoint(net);
     ck.meta["data"] = o.data;
@@ -106,8 +112,10 @@ void register_pretrain(CLI::App& app) {
     // Images (--data mnist | idx:DIR, data/images.hpp): unless given,
     // --steps 16000, --batch 128, --lr 1e-3 (cosine-decayed to --lr-final
     // times it), --width 1024; the checkpoint holds the EMA weights.
-    cmd->add_option("--lr-final", o->lr_final, "images: final learning rate / --lr")->capture_default_str();
-    cmd->add_option("--ema", o->ema, "images: decay of the weights' moving average (0: off)")->capture_default_str();
+    cmd->add_option("--lr-final", o->lr_final, "final learning rate / --lr, cosine decay (default 2-D: 0.05, images: 0.1)");
+    cmd->add_option("--ema", o->ema,
+                    "decay of the moving average of the weights that the checkpoint holds (0: off; "
+                    "default 2-D: 0, images: 0.999)");
     cmd->add_option("--data", o->data, "ring | checkerboard | moons | spirals | mixture:FILE.json | mnist | idx:DIR")
         ->capture_default_str();
     cmd->add_option("--steps", o->steps, "training steps")->capture_default_str();

@@ -56,72 +56,42 @@ void save_classifier(const std::string& path, const TrainedClassifier& c, const 
     nn::save_checkpoint(path, ck);
 }
 
-ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::ImageData& d, const ImageFlowConfig& cfg,
-                                    Rng& rng, const std::string& label) {
+flow::FlowMatchingConfig image_flow_config() {
+    flow::FlowMatchingConfig cfg;
+    cfg.steps = 16000;
+    cfg.batch = 128;
+    cfg.adam.lr = 1e-3;
+    cfg.lr_final_fraction = 0.1;
+    cfg.ema_decay = 0.999;
+    cfg.progress_seconds = 15;
+    return cfg;
+}
+
+ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::ImageData& d,
+                                    const flow::FlowMatchingConfig& cfg, Rng& rng) {
     require_positive(double(cfg.steps), "--steps");
     require_positive(double(cfg.batch), "--batch");
-    require_positive(cfg.lr, "--lr");
+    require_positive(cfg.adam.lr, "--lr");
     AM_CHECK(cfg.ema_decay >= 0 && cfg.ema_decay < 1, "--ema must be in [0, 1)");
     AM_CHECK(net.dim() == d.dim(), "pretrain: the network is " + std::to_string(net.dim()) + "-D, the images " +
                                        std::to_string(d.dim()) + "-D");
-    const flow::CondOT path;
-    nn::Adam<float> adam(net.parameters(), nn::AdamConfig{cfg.lr});
     ImageFlowResult res{net.clone()};
-    const auto params = net.parameters(), ema = res.ema.parameters();
-    using clock = std::chrono::steady_clock;
-    const auto start = clock::now();
-    auto last = start;
-    double acc = 0;
-    long acc_n = 0;
-    for (long s = 1; s <= cfg.steps; ++s) {
-        const double progress = double(s - 1) / double(cfg.steps);
-        adam.config().lr = cfg.lr * (cfg.lr_final_ratio + (1 - cfg.lr_final_ratio) * 0.5 * (1 + std::cos(M_PI * progress)));
-        const Mat<float> x1 = data::sample_rows(d.train.images, cfg.batch, rng);
-        const Mat<float> x0 = rng.normal<float>(cfg.batch, d.dim());
-        const Mat<float> t = rng.uniform<float>(cfg.batch, 1);
-        ag::Var<float> loss = flow::flow_matching_loss(net, path, x1, x0, t);
-        const double value = loss.item();
-        AM_CHECK(std::isfinite(value), "pretrain: the loss is NaN or infinite at step " + std::to_string(s) +
-                                           " (the run diverged: lower --lr)");
-        adam.zero_grad();
-        ag::backward(loss);
-        adam.step();
-        // EMA, with the usual warm-up min(decay, (1 + s) / (10 + s)) so early weights fade fast
-        const float dcy = float(std::min(cfg.ema_decay, (1.0 + double(s)) / (10.0 + double(s))));
-        for (std::size_t i = 0; i < params.size(); ++i) {
-            ag::Var<float> e = ema[i];
-            float* pe = e.value().data();
-            const float* pp = params[i].value().data();
-            const std::size_t m = e.value().size();
-            for (std::size_t j = 0; j < m; ++j) pe[j] += (1.0f - dcy) * (pp[j] - pe[j]);
-        }
-        acc += value;
-        ++acc_n;
-        const auto now = clock::now();
-        if (s == cfg.steps ||
-            (cfg.progress_seconds > 0 && std::chrono::duration<double>(now - last).count() >= cfg.progress_seconds)) {
-            const double el = std::chrono::duration<double>(now - start).count();
-            std::fprintf(stderr, "%s: step %ld/%ld  loss %.4f  lr %.2g  %.1f steps/s  %.0f s left\n", label.c_str(), s,
-                         cfg.steps, acc / double(acc_n), adam.config().lr, double(s) / el,
-                         el / double(s) * double(cfg.steps - s));
-            res.final_loss = acc / double(acc_n);
-            acc = 0;
-            acc_n = 0;
-            last = now;
-        }
-    }
+    const flow::CondOT path;
+    const flow::TrainLog log = flow::train_flow_matching(
+        net, path, [&](Index n, Rng& r) { return data::sample_rows(d.train.images, n, r); }, cfg, rng, &res.ema);
     if (cfg.ema_decay == 0) res.ema = net.clone();
-    res.seconds = std::chrono::duration<double>(clock::now() - start).count();
+    res.final_loss = log.final_loss();
+    res.seconds = log.seconds;
     return res;
 }
 
 void save_image_flow(const std::string& path, const ImageFlowResult& r, const data::ImageData& d,
-                     const ImageFlowConfig& cfg, std::uint64_t seed) {
+                     const flow::FlowMatchingConfig& cfg, std::uint64_t seed) {
     nn::Checkpoint ck = nn::to_checkpoint(r.ema);
     put_image_meta(ck, image_shape_of(d));
     ck.meta["steps"] = std::to_string(cfg.steps);
     ck.meta["batch"] = std::to_string(cfg.batch);
-    ck.meta["lr"] = std::to_string(cfg.lr);
+    ck.meta["lr"] = std::to_string(cfg.adam.lr);
     ck.meta["ema"] = std::to_string(cfg.ema_decay);
     ck.meta["seed"] = std::to_string(seed);
     nn::save_checkpoint(path, ck);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 
 namespace am::flow {
 
@@ -52,9 +53,19 @@ double FlowMatchingTrainer::step(Rng& rng) {
 
 TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Schedule& schedule,
                              const std::function<Mat<float>(Index, Rng&)>& data,
-                             const FlowMatchingConfig& cfg, Rng& rng) {
+                             const FlowMatchingConfig& cfg, Rng& rng, nn::VelocityMLP<float>* ema) {
     AM_CHECK(cfg.steps > 0 && cfg.batch > 0 && cfg.log_every > 0,
              "flow matching: steps, batch and log interval must be positive");
+    AM_CHECK(cfg.ema_decay >= 0 && cfg.ema_decay < 1, "flow matching: the EMA decay must be in [0, 1)");
+    const auto params = net.parameters();
+    std::vector<ag::Var<float>> ema_params;
+    if (ema && cfg.ema_decay > 0) {
+        ema_params = ema->parameters();
+        AM_CHECK(ema_params.size() == params.size(), "flow matching: the EMA network is not shaped like the network");
+        for (std::size_t i = 0; i < params.size(); ++i)
+            AM_CHECK(ema_params[i].value().shape() == params[i].value().shape(),
+                     "flow matching: the EMA network is not shaped like the network");
+    }
     FlowMatchingTrainer trainer(net, schedule, data, cfg.batch, cfg.adam);
     TrainLog log;
     using clock = std::chrono::steady_clock;
@@ -70,6 +81,15 @@ TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Schedule& schedu
         const double f = cfg.lr_final_fraction;
         trainer.optimizer().config().lr = cfg.adam.lr * (f + (1 - f) * 0.5 * (1 + std::cos(pi * progress)));
         const double loss = trainer.step(rng);
+        if (!ema_params.empty()) {
+            const float decay = float(std::min(cfg.ema_decay, (1.0 + double(s)) / (10.0 + double(s))));
+            for (std::size_t i = 0; i < params.size(); ++i) {
+                float* e = ema_params[i].value().data();
+                const float* p = params[i].value().data();
+                const std::size_t m = params[i].value().size();
+                for (std::size_t j = 0; j < m; ++j) e[j] += (1.0f - decay) * (p[j] - e[j]);
+            }
+        }
         acc += loss;
         ++acc_n;
         if (s % cfg.log_every == 0 || s == cfg.steps) {
@@ -83,10 +103,9 @@ TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Schedule& schedu
             (std::chrono::duration<double>(now - last_print).count() >= cfg.progress_seconds || s == cfg.steps)) {
             const double el = std::chrono::duration<double>(now - start).count();
             const double rate = double(s) / el;
-            std::fprintf(stderr, "\rpretrain: step %ld/%ld  loss %.4f  %.1f steps/s  %.0f s left   %s",
-                         s, cfg.steps, log.loss.empty() ? loss : log.loss.back(), rate,
-                         double(cfg.steps - s) / rate, s == cfg.steps ? "\n" : "");
-            std::fflush(stderr);
+            std::fprintf(stderr, "pretrain: step %ld/%ld  loss %.4f  lr %.2g  %.1f steps/s  %.0f s left\n", s,
+                         cfg.steps, log.loss.empty() ? loss : log.loss.back(), trainer.optimizer().config().lr,
+                         rate, double(cfg.steps - s) / rate);
             last_print = now;
         }
     }

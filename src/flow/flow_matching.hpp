@@ -28,6 +28,11 @@ struct FlowMatchingConfig {
     // The late, small steps average out the minibatch noise in the weights
     // (on the ring: mode-weight TV of the trained model about halves). 1: constant.
     double lr_final_fraction = 0.05;
+    // Exponential moving average of the weights, kept when train_flow_matching
+    // is given an `ema` network (0: none). After step s
+    //   ema <- ema + (1 - d_s) (theta - ema),  d_s = min(ema_decay, (1 + s) / (10 + s)),
+    // the usual warm-up, so that the random initial weights fade fast.
+    double ema_decay = 0;
     long log_every = 100;     // a loss-log entry every this many steps
     double progress_seconds = 2.0;  // a progress line at most this often (0: never)
 };
@@ -36,6 +41,7 @@ struct TrainLog {
     std::vector<long> step;
     std::vector<double> loss;  // mean of the losses since the previous entry
     double seconds = 0;
+    double final_loss() const { return loss.empty() ? 0.0 : loss.back(); }
 };
 
 // One training step at a time (the benchmark times exactly this).
@@ -56,9 +62,12 @@ private:
 };
 
 // Trains net on batches from `data` (n, rng) -> (n, d), x0 ~ N(0, I), t ~ U(0, 1).
-// Prints a progress line (step, loss, steps/s, time left) to stderr on long runs.
+// With `ema` (a network of net's shape, usually net.clone()) and
+// cfg.ema_decay > 0, ema holds the moving average of net's weights afterwards.
+// Prints a progress line (step, loss, lr, steps/s, time left) to stderr at
+// most every cfg.progress_seconds.
 TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Schedule& schedule,
                              const std::function<Mat<float>(Index, Rng&)>& data,
-                             const FlowMatchingConfig& cfg, Rng& rng);
+                             const FlowMatchingConfig& cfg, Rng& rng, nn::VelocityMLP<float>* ema = nullptr);
 
 }  // namespace am::flow
