@@ -7,6 +7,7 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "core/parse.hpp"
 #include "data/csv.hpp"
 #include "data/file_io.hpp"
 #include "data/idx.hpp"
@@ -32,6 +33,28 @@ void check_json_error(const std::string& text, const std::string& expected) {
 }
 
 }  // namespace
+
+// ---- numbers in text (core/parse.hpp) -------------------------------------
+
+TEST_CASE("parse: whole-string numbers, C-locale format, and comma lists") {
+    CHECK(parse_double("0.5") == 0.5);
+    CHECK(parse_double("-1e-3") == -1e-3);
+    CHECK(parse_double(".25") == 0.25);
+    CHECK(std::isinf(*parse_double("inf")));  // parses; callers reject non-finite values
+    for (const char* bad : {"", " 1", "1 ", "1,5", "0x10", "1e", "abc", "+1"}) {
+        CAPTURE(bad);
+        CHECK(!parse_double(bad));
+    }
+    CHECK(parse_long("42") == 42L);
+    CHECK(parse_long("-7") == -7L);
+    for (const char* bad : {"", "4.0", "1e3", " 3", "99999999999999999999999"}) {
+        CAPTURE(bad);
+        CHECK(!parse_long(bad));
+    }
+    CHECK(split("a,b,,c", ',') == std::vector<std::string>{"a", "b", "", "c"});
+    CHECK(split("", ',') == std::vector<std::string>{""});
+    CHECK(split("1,2,", ',') == std::vector<std::string>{"1", "2", ""});
+}
 
 // ---- mixture JSON ----------------------------------------------------------
 

@@ -23,6 +23,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "core/parse.hpp"
 #include "finetune/image_eval.hpp"
 
 namespace am::cli {
@@ -44,16 +45,11 @@ double since(clock_type::time_point t0) { return std::chrono::duration<double>(c
 
 std::vector<double> parse_list(const std::string& s, const std::string& opt) {
     std::vector<double> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        std::size_t used = 0;
-        double v = 0;
-        try { v = std::stod(item, &used); } catch (const std::exception&) { used = 0; }
-        AM_CHECK(used == item.size() && !item.empty() && v > 0, opt + " '" + s + "': '" + item + "' is not a positive number");
-        out.push_back(v);
+    for (const auto& item : split(s, ',')) {
+        const auto v = parse_double(item);
+        AM_CHECK(v && std::isfinite(*v) && *v > 0, opt + " '" + s + "': '" + item + "' is not a positive number");
+        out.push_back(*v);
     }
-    AM_CHECK(!out.empty(), opt + " is empty");
     return out;
 }
 

@@ -1,11 +1,11 @@
 #include "data/csv.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 #include <vector>
 
+#include "core/parse.hpp"
 #include "data/file_io.hpp"
 
 namespace am::data {
@@ -14,24 +14,13 @@ namespace {
 
 // The comma-separated fields of one line, spaces around each field removed.
 std::vector<std::string> split_fields(const std::string& line) {
-    std::vector<std::string> fields;
-    std::size_t start = 0;
-    while (true) {
-        const std::size_t comma = line.find(',', start);
-        std::string f = line.substr(start, comma == std::string::npos ? comma : comma - start);
+    std::vector<std::string> fields = split(line, ',');
+    for (auto& f : fields) {
         const auto first = f.find_first_not_of(" \t");
         const auto last = f.find_last_not_of(" \t");
-        fields.push_back(first == std::string::npos ? "" : f.substr(first, last - first + 1));
-        if (comma == std::string::npos) return fields;
-        start = comma + 1;
+        f = first == std::string::npos ? "" : f.substr(first, last - first + 1);
     }
-}
-
-// Parses the whole field as a number; false if it is not one.
-bool parse_number(const std::string& field, double* value) {
-    const char* end = field.data() + field.size();
-    const auto [ptr, ec] = std::from_chars(field.data(), end, *value);
-    return ec == std::errc() && ptr == end && !field.empty();
+    return fields;
 }
 
 bool is_blank(const std::string& line) {
@@ -68,9 +57,8 @@ Mat<float> read_samples_csv(const std::string& path) {
         if (is_blank(line)) continue;
         const auto fields = split_fields(line);
         if (d == 0) {  // the header
-            double v;
             for (const auto& f : fields)
-                if (parse_number(f, &v))
+                if (parse_double(f))
                     throw Error(where() + "missing header: expected column names (x0,x1,...), found \"" +
                                 line + "\"");
             d = Index(fields.size());
@@ -80,14 +68,14 @@ Mat<float> read_samples_csv(const std::string& path) {
             throw Error(where() + "ragged row: " + std::to_string(fields.size()) +
                         " fields, the header has " + std::to_string(d));
         for (std::size_t j = 0; j < fields.size(); ++j) {
-            double v;
-            if (!parse_number(fields[j], &v))
+            const auto v = parse_double(fields[j]);
+            if (!v)
                 throw Error(where() + "field " + std::to_string(j + 1) + " \"" + fields[j] +
                             "\" is not a number");
-            if (!std::isfinite(float(v)))
+            if (!std::isfinite(float(*v)))
                 throw Error(where() + "field " + std::to_string(j + 1) + " \"" + fields[j] +
                             "\" is not a finite float");
-            values.push_back(float(v));
+            values.push_back(float(*v));
         }
     }
     if (d == 0) throw Error(path + ": empty file: expected a header line x0,x1,... and rows");

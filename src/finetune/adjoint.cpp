@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/parse.hpp"
+
 namespace am::finetune {
 
 using ag::Var;
@@ -92,17 +94,10 @@ LossSteps LossSteps::parse(const std::string& spec) {
         return s;
     }
     if (spec.rfind("last:", 0) == 0) {
-        std::size_t used = 0;
-        int n = 0;
-        try {
-            n = std::stoi(spec.substr(5), &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        AM_CHECK(used == spec.size() - 5 && used > 0 && n > 0,
-                 "loss steps '" + spec + "': last:N needs a positive integer N");
+        const auto n = parse_long(spec.substr(5));
+        AM_CHECK(n && *n > 0 && *n <= 1000000000L, "loss steps '" + spec + "': last:N needs a positive integer N");
         s.kind = Kind::Last;
-        s.n = n;
+        s.n = int(*n);
         return s;
     }
     throw Error("loss steps '" + spec + "': expected all, paper or last:N");

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/parse.hpp"
+
 namespace am::finetune {
 
 Mat<float> Reward::value(const Mat<float>& x) const {
@@ -69,19 +71,10 @@ std::string ClassifierReward::describe() const { return "classifier:" + std::to_
 namespace {
 std::vector<float> parse_numbers(const std::string& list, const std::string& spec) {
     std::vector<float> out;
-    std::stringstream ss(list);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        std::size_t used = 0;
-        float v = 0;
-        try {
-            v = std::stof(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        AM_CHECK(used == item.size() && !item.empty() && std::isfinite(v),
-                 "reward '" + spec + "': '" + item + "' is not a number");
-        out.push_back(v);
+    for (const auto& item : split(list, ',')) {
+        const auto v = parse_double(item);
+        AM_CHECK(v && std::isfinite(float(*v)), "reward '" + spec + "': '" + item + "' is not a number");
+        out.push_back(float(*v));
     }
     return out;
 }

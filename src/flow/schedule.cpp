@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/parse.hpp"
+
 namespace am::flow {
 
 double VPCosine::alpha(double t) const { return std::sin(M_PI * t / 2); }
@@ -50,22 +52,12 @@ Noise parse_noise(const std::string& spec) {
     const std::string prefix = "constant:";
     if (spec.rfind(prefix, 0) == 0) {
         const std::string num = spec.substr(prefix.size());
-        const std::string bad = "noise schedule '" + spec + "': constant:SIGMA needs a positive decimal number SIGMA";
-        // digits, '.', an exponent; no sign, spaces, hex, inf or nan
-        AM_CHECK(!num.empty() && num.find_first_not_of("0123456789.eE+-") == std::string::npos &&
-                     (std::isdigit(static_cast<unsigned char>(num[0])) || num[0] == '.'),
-                 bad);
-        std::size_t used = 0;
-        double v = 0;
-        try {
-            v = std::stod(num, &used);
-        } catch (const std::exception&) {
-            throw Error(bad);
-        }
-        AM_CHECK(used == num.size() && std::isfinite(v), bad);
-        AM_CHECK(v > 0, "noise schedule '" + spec + "': SIGMA must be positive (use ode for sigma = 0)");
+        const auto v = parse_double(num);
+        AM_CHECK(v && std::isfinite(*v),
+                 "noise schedule '" + spec + "': constant:SIGMA needs a positive decimal number SIGMA");
+        AM_CHECK(*v > 0, "noise schedule '" + spec + "': SIGMA must be positive (use ode for sigma = 0)");
         n.kind = Noise::Kind::Constant;
-        n.value = v;
+        n.value = *v;
         return n;
     }
     throw Error("noise schedule '" + spec + "': expected ode, memoryless or constant:SIGMA");

@@ -8,6 +8,8 @@
 
 #include <zlib.h>
 
+#include "core/parse.hpp"
+
 namespace am::nn {
 
 namespace {
@@ -61,15 +63,9 @@ const std::string& Checkpoint::get(const std::string& key) const {
 
 long Checkpoint::get_int(const std::string& key) const {
     const std::string& s = get(key);
-    std::size_t used = 0;
-    long v = 0;
-    try {
-        v = std::stol(s, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    AM_CHECK(used == s.size() && !s.empty(), "checkpoint entry '" + key + "' is not an integer: '" + s + "'");
-    return v;
+    const auto v = parse_long(s);
+    AM_CHECK(v.has_value(), "checkpoint entry '" + key + "' is not an integer: '" + s + "'");
+    return *v;
 }
 
 void save_checkpoint(const std::string& path, const Checkpoint& ck) {
@@ -155,14 +151,10 @@ std::string join_sizes(const std::vector<Index>& s) {
 }
 std::vector<Index> split_sizes(const std::string& s) {
     std::vector<Index> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        std::size_t used = 0;
-        long v = -1;
-        try { v = std::stol(item, &used); } catch (const std::exception&) { used = 0; }
-        AM_CHECK(used == item.size() && v > 0, "checkpoint: bad layer sizes '" + s + "'");
-        out.push_back(v);
+    for (const auto& item : split(s, ',')) {
+        const auto v = parse_long(item);
+        AM_CHECK(v && *v > 0, "checkpoint: bad layer sizes '" + s + "'");
+        out.push_back(Index(*v));
     }
     return out;
 }

@@ -1,0 +1,44 @@
+// Numbers in text: command-line values ("constant:0.5", "--lambdas 1,4"),
+// reward specs, CSV fields and checkpoint entries all go through these. The
+// whole string must be the number (no spaces, no trailing characters), in the
+// C locale's format whatever the user's locale is. Non-finite values ("inf",
+// "nan") parse: callers that need finite numbers say so in their message.
+#pragma once
+
+#include <charconv>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace am {
+
+inline std::optional<double> parse_double(std::string_view s) {
+    double v = 0;
+    const char* end = s.data() + s.size();
+    const auto [ptr, ec] = std::from_chars(s.data(), end, v);
+    if (s.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+    return v;
+}
+
+inline std::optional<long> parse_long(std::string_view s) {
+    long v = 0;
+    const char* end = s.data() + s.size();
+    const auto [ptr, ec] = std::from_chars(s.data(), end, v);
+    if (s.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+    return v;
+}
+
+// "a,b,,c" -> {"a", "b", "", "c"}; "" -> {""}.
+inline std::vector<std::string> split(std::string_view s, char sep) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t at = s.find(sep, start);
+        out.emplace_back(s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
+        if (at == std::string_view::npos) return out;
+        start = at + 1;
+    }
+}
+
+}  // namespace am
