@@ -254,9 +254,8 @@ TEST_CASE("mnist: classifier-reward fine-tuning through the shared FineTuner rai
 }
 
 // ---- the command line, in-process (cli/app.hpp) ------------------------------
-// (the subcommands print their results on the process's stdout: checked here
-// are the exit status, the files written and the one-line errors; the
-// figures themselves are checked above)
+// (checked here: the exit status, the files written, the JSON lines named on
+// stdout and the one-line errors; the figures themselves are checked above)
 
 
 TEST_CASE("mnist: the amflow subcommands on a tiny IDX folder, and their one-line errors") {
@@ -269,6 +268,8 @@ TEST_CASE("mnist: the amflow subcommands on a tiny IDX folder, and their one-lin
     CliResult r = amflow({"train-classifier", "--data", data, "--steps", "20", "--hidden", "8", "--out", cls});
     INFO("stderr: " << r.err);
     REQUIRE(r.status == 0);
+    CHECK(r.out.find("{\"test_accuracy\": ") == 0);  // one JSON line on stdout
+    if (capture_stderr) CHECK(r.log.find("train-classifier: ") == 0);  // progress on stderr
     CHECK(nn::load_classifier(cls, 4, 10).sizes()[1] == 8);
 
     r = amflow({"pretrain", "--data", data, "--steps", "5", "--width", "16", "--depth", "1", "--out", base,
@@ -282,8 +283,10 @@ TEST_CASE("mnist: the amflow subcommands on a tiny IDX folder, and their one-lin
     CHECK(fs::exists(dir / "s.png"));
     r = amflow({"eval", "--samples", dir / "s.csv", "--reward", "classifier:" + cls + ",3", "--data", data});
     CHECK(r.status == 0);
+    CHECK(r.out.find("\"n\": 30, \"target\": 3, \"share_target\": ") != std::string::npos);
     r = amflow({"eval", "--samples", dir / "s.csv", "--classifier", cls});
     CHECK(r.status == 0);
+    CHECK(r.out.find("\"label_share\": [") != std::string::npos);
 
     r = amflow({"finetune", "--model", base, "--reward", "classifier:" + cls + ",3", "--iters", "2", "--batch", "8",
                 "--steps", "4", "--eval-n", "20", "--report-every", "0", "--out", ft, "--plot", dir / "ft.png"});

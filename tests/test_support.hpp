@@ -5,8 +5,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <unistd.h>
@@ -51,16 +53,66 @@ inline void write_text(const std::string& path, const std::string& bytes) {
     REQUIRE(f.good());
 }
 
-// What `amflow args...` printed and returned, run in this process.
+// What `amflow args...` printed and returned, run in this process: `out` and
+// `err` are run_amflow's streams (results, --help, the one-line error), then
+// `out` gets what the subcommand printed on the process's stdout (printf) and
+// `log` its progress lines on the process's stderr. Both are captured, so a
+// test's log holds only the test's own messages.
 struct CliResult {
     int status;
-    std::string out, err;
+    std::string out, err, log;
 };
+
+// Runs f() with file descriptor fd sent to a temporary file; returns what was written there.
+template <class F>
+std::string capture_fd(int fd, F&& f) {
+    std::fflush(nullptr);
+    std::cout.flush();
+    std::cerr.flush();
+    std::FILE* file = std::tmpfile();
+    REQUIRE(file != nullptr);
+    const int saved = ::dup(fd);
+    ::dup2(::fileno(file), fd);
+    struct Restore {  // also when f throws
+        int fd, saved;
+        ~Restore() {
+            std::fflush(nullptr);
+            std::cout.flush();
+            std::cerr.flush();
+            ::dup2(saved, fd);
+            ::close(saved);
+        }
+    };
+    {
+        Restore restore{fd, saved};
+        f();
+    }
+    std::string text;
+    std::rewind(file);
+    for (int c; (c = std::fgetc(file)) != EOF;) text += char(c);
+    std::fclose(file);
+    return text;
+}
+
+// Under AddressSanitizer the process's stderr is left alone: a sanitizer
+// report goes there just before the process aborts, and must not vanish
+// into a temporary file (`log` stays empty in that build).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool capture_stderr = false;
+#else
+constexpr bool capture_stderr = true;
+#endif
 
 inline CliResult amflow(const std::vector<std::string>& args) {
     std::ostringstream out, err;
-    const int status = cli::run_amflow(args, out, err);
-    return {status, out.str(), err.str()};
+    int status = 0;
+    std::string printed, log;
+    const auto run = [&] { printed = capture_fd(STDOUT_FILENO, [&] { status = cli::run_amflow(args, out, err); }); };
+    if (capture_stderr)
+        log = capture_fd(STDERR_FILENO, run);
+    else
+        run();
+    return {status, out.str() + printed, err.str(), log};
 }
 
 // A failed run: non-zero status, exactly one line on stderr, containing `needle`.
