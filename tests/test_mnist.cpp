@@ -26,16 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// One-line message containing every piece of `expected`.
-template <class F>
-void check_error(F&& f, const std::vector<std::string>& expected) {
-    const std::string msg = error_of(f);
-    INFO("message: " << msg);
-    CHECK(!msg.empty());
-    CHECK(msg.find('\n') == std::string::npos);
-    for (const auto& e : expected) CHECK(msg.find(e) != std::string::npos);
-}
-
 // n images of 2 x 2 pixels: image i has label i % 10 and pixels (i + p) / 255.
 void write_fixture(const std::string& dir, const std::string& split, int n, int rows = 2, int cols = 2,
                    int bad_label = -1) {

@@ -46,6 +46,16 @@ std::string error_of(F&& f) {
     return "";
 }
 
+// f() throws an am::Error whose message is one line containing every piece of `expected`.
+template <class F>
+void check_error(F&& f, const std::vector<std::string>& expected) {
+    const std::string msg = error_of(f);
+    INFO("message: " << msg);
+    CHECK(!msg.empty());
+    CHECK(msg.find('\n') == std::string::npos);
+    for (const auto& e : expected) CHECK(msg.find(e) != std::string::npos);
+}
+
 // Writes `bytes` to `path` exactly (binary: no newline translation).
 inline void write_text(const std::string& path, const std::string& bytes) {
     std::ofstream f(path, std::ios::binary);
