@@ -13,21 +13,17 @@
 
 namespace am {
 
-inline std::optional<double> parse_double(std::string_view s) {
-    double v = 0;
+// The whole of s as a T (double, long, ...), or nothing.
+template <class T>
+std::optional<T> parse_number(std::string_view s) {
+    T v{};
     const char* end = s.data() + s.size();
     const auto [ptr, ec] = std::from_chars(s.data(), end, v);
     if (s.empty() || ec != std::errc() || ptr != end) return std::nullopt;
     return v;
 }
-
-inline std::optional<long> parse_long(std::string_view s) {
-    long v = 0;
-    const char* end = s.data() + s.size();
-    const auto [ptr, ec] = std::from_chars(s.data(), end, v);
-    if (s.empty() || ec != std::errc() || ptr != end) return std::nullopt;
-    return v;
-}
+inline std::optional<double> parse_double(std::string_view s) { return parse_number<double>(s); }
+inline std::optional<long> parse_long(std::string_view s) { return parse_number<long>(s); }
 
 // "a,b,,c" -> {"a", "b", "", "c"}; "" -> {""}.
 inline std::vector<std::string> split(std::string_view s, char sep) {
