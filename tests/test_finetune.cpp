@@ -217,7 +217,7 @@ std::pair<double, double> tilt_1d(const std::string& noise, bool flip_sign, int 
 
 }  // namespace
 
-TEST_CASE("finetune: DESIGN 4.1, adjoint matching reaches the 1-D Gaussian tilt (memoryless only)") {
+TEST_CASE("finetune: DESIGN 4.1, adjoint matching reaches the 1-D Gaussian tilt (memoryless only) [slow]") {
     // target: precision 1/0.25 + 1 = 5, variance 0.2, mean (1 * 4 + 1 * (-1)) / 5 = 0.6
     const double target_mean = 0.6, target_var = 0.2;
     const int K = 200;
@@ -271,7 +271,7 @@ TEST_CASE("finetune: exact tilts of a mixture") {
     CHECK(ev.max_mean_error < 0.02);
 }
 
-TEST_CASE("finetune: DESIGN 4.7 (quick), a trained 2-D base lands on the tilt only when memoryless") {
+TEST_CASE("finetune: DESIGN 4.7 (quick), a trained 2-D base lands on the tilt only when memoryless [slow]") {
     // A small network trained briefly on the ring, fine-tuned toward r = x_0
     // with lambda = 0.5. The base is uniform over the 8 modes, the target is
     // not: its mode-weight TV to the target is 0.48. Adjoint matching under the

@@ -458,7 +458,7 @@ TEST_CASE("flow: samplers are seeded and fill the trajectory") {
     CHECK_THROWS_AS(sample_sde(GaussianVelocity1D(0, 1), grid, x0, r1), Error);  // (50, 2) for d = 1
 }
 
-TEST_CASE("flow: 1-D Gaussian, memoryless sampler reproduces the DESIGN 3 table") {
+TEST_CASE("flow: 1-D Gaussian, memoryless sampler reproduces the DESIGN 3 table [slow]") {
     // Base N(1, 0.25) with its exact velocity, X0 ~ N(0, 1), N samples per cell.
     // v is affine in x, so X_K is exactly Gaussian and its mean and variance
     // follow from the grid (exact_moments): the sampler must hit those within
@@ -633,7 +633,7 @@ TEST_CASE("flow: error vs K on the default ring (notes/flow_error_vs_K.md)" * do
         }
 }
 
-TEST_CASE("flow: a short flow-matching run on the default ring reaches mode-weight TV < 0.05") {
+TEST_CASE("flow: a short flow-matching run on the default ring reaches mode-weight TV < 0.05 [slow]") {
     // VelocityMLP(2, 128, 3), 2000 steps of 512 (a few seconds). 10k samples:
     // the TV of exact samples is about 0.01 (4.5 se: 0.025), so 0.05 leaves
     // 0.025 for the network; an untrained or badly trained one is far off
