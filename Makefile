@@ -134,8 +134,10 @@ $(BUILD)/libamflow.so: $(LIB_OBJ)
 # The notebooks, executed without xeus-cling (scripts/run_notebooks.py: the
 # cells become one C++ program; each cell's output must equal the stored one).
 # NB_UPDATE=1 stores this run's outputs instead (after editing a cell).
+# OMP_WAIT_POLICY=passive: idle OpenMP threads sleep instead of spinning, so a
+# notebook run next to other work on a small machine does not crawl.
 notebooks: deps config $(BUILD)/libamflow.a
-	python3 scripts/run_notebooks.py --build $(BUILD) --cxx '$(CXX)' \
+	OMP_WAIT_POLICY=passive python3 scripts/run_notebooks.py --build $(BUILD) --cxx '$(CXX)' \
 	  --cxxflags '-std=c++17 -O1 -w -Isrc $(filter -fopenmp -fsanitize=% -fno-sanitize-recover=%,$(CXXFLAGS))' \
 	  --ldlibs '$(LDLIBS)' $(if $(NB_UPDATE),--update)
 
