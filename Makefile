@@ -137,14 +137,16 @@ $(BUILD)/libamflow.so: $(LIB_OBJ)
 # OMP_WAIT_POLICY=passive: idle OpenMP threads sleep instead of spinning, so a
 # notebook run next to other work on a small machine does not crawl.
 notebooks: deps config $(BUILD)/libamflow.a
-	OMP_WAIT_POLICY=passive python3 scripts/run_notebooks.py --build $(BUILD) --cxx '$(CXX)' \
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} python3 scripts/run_notebooks.py --build $(BUILD) --cxx '$(CXX)' \
 	  --cxxflags '-std=c++17 -O1 -w -Isrc $(filter -fopenmp -fsanitize=% -fno-sanitize-recover=%,$(CXXFLAGS))' \
 	  --ldlibs '$(LDLIBS)' $(if $(NB_UPDATE),--update)
 
 # TEST_ARGS passes doctest options, e.g. make test TEST_ARGS='-tc="*adam*"'.
 # The doctest suite, then the notebooks (release build only).
+# OMP_WAIT_POLICY=passive (unless set): idle OpenMP threads sleep instead of
+# spinning, so the suite does not crawl when other jobs share the cores.
 test: deps config $(BUILD)/amflow-tests
-	./$(BUILD)/amflow-tests $(TEST_ARGS)
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} ./$(BUILD)/amflow-tests $(TEST_ARGS)
 ifeq ($(MODE),release)
 	@$(if $(TEST_ARGS),true,$(MAKE) --no-print-directory notebooks)
 endif
