@@ -111,7 +111,7 @@ $(BUILD)/libamflow.a: $(LIB_OBJ)
 $(BUILD)/amflow: $(MAIN_OBJ) $(CLI_OBJ) $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
-# The benchmark program (shared/bench/WORKLOADS.md).
+# The benchmark program (bench/WORKLOADS.md).
 $(BUILD)/amflow-bench: $(BUILD)/src/cli/bench.o $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -167,8 +167,9 @@ everything: config $(BUILD)/amflow $(BUILD)/amflow-tests
 demo: all
 	./$(BUILD)/amflow demo
 
-# amflow-bench and the PyTorch peer (shared/bench/torch_peer.py) in one run, at
-# 1 and 2 threads, and the markdown table of BENCHMARKS.md.
+# amflow-bench and the PyTorch peer (bench/torch_peer.py; the script installs
+# python3-torch and python3-numpy through scripts/deps.sh) in one run, at 1 and
+# 2 threads, and the markdown table of BENCHMARKS.md.
 bench-compare: deps config $(BUILD)/amflow-bench
 	BENCH=$(BUILD)/amflow-bench bash scripts/bench_compare.sh $(BENCH_ARGS)
 

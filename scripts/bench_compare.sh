@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Runs the five workloads of shared/bench/WORKLOADS.md with amflow-bench and
-# with the PyTorch peer (shared/bench/torch_peer.py), one after the other in
-# one run, at 1 and at 2 threads, and prints the markdown table of
-# BENCHMARKS.md. The raw JSON lines go to $OUT (default bench-results.jsonl).
+# Runs the five workloads of bench/WORKLOADS.md with amflow-bench and with the
+# PyTorch peer (bench/torch_peer.py), one after the other in one run, at 1 and
+# at 2 threads, and prints the markdown table of BENCHMARKS.md. The raw JSON
+# lines go to $OUT (default bench-results.jsonl).
 #
 #   scripts/bench_compare.sh [--quick] [--peer PATH]
 #
 # The peer needs Debian's python3-torch and python3-numpy, run by
-# /usr/bin/python3 (apt-get install python3-torch python3-numpy).
+# /usr/bin/python3: scripts/deps.sh installs them first.
 # OpenBLAS 0.3.21 does not recognise some virtual CPUs and falls back to its
 # slowest kernels ("Prescott"); amflow notices and sets OPENBLAS_CORETYPE
 # itself (src/core/parallel.cpp). The peer runs twice: with the same
@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=""
-peer=../shared/bench/torch_peer.py
+peer=bench/torch_peer.py
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick="--quick" ;;
@@ -30,8 +30,9 @@ out=${OUT:-bench-results.jsonl}
 bench=${BENCH:-build/amflow-bench}
 [ -x "$bench" ] || { echo "bench_compare: no $bench (run: make build/amflow-bench)" >&2; exit 1; }
 [ -f "$peer" ] || { echo "bench_compare: no peer script at $peer" >&2; exit 1; }
+bash scripts/deps.sh python3-torch python3-numpy
 /usr/bin/python3 -c "import torch, numpy" 2>/dev/null || {
-    echo "bench_compare: the peer needs Debian's torch: apt-get install -y python3-torch python3-numpy" >&2; exit 1; }
+    echo "bench_compare: /usr/bin/python3 cannot import torch and numpy (Debian's python3-torch, python3-numpy)" >&2; exit 1; }
 
 coretype=$("$bench" --print-coretype)
 echo "bench_compare: OPENBLAS_CORETYPE=$coretype for both; results in $out" >&2

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Markdown table of one bench_compare.sh run (JSON lines of amflow-bench and
-of shared/bench/torch_peer.py): per workload and thread count, the medians,
+of bench/torch_peer.py): per workload and thread count, the medians,
 the ratio peer / amflow, GFLOP/s and their share of the sgemm peak measured
 in the same run, and peak memory. Standard library only.
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Executes the xeus-cling notebooks without xeus-cling (none exists in Debian;
-DESIGN.md 6): every code cell of a notebook, in order, becomes part of one
+docs/design.md#tests-notebooks-benchmarks): every code cell of a notebook, in order, becomes part of one
 C++ program, compiled with g++ against build/libamflow.a, run, and what each
 cell printed is compared with the output stored in the notebook.
 

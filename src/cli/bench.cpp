@@ -1,4 +1,4 @@
-// amflow-bench: the five canonical workloads of shared/bench/WORKLOADS.md,
+// amflow-bench: the five canonical workloads of bench/WORKLOADS.md,
 // run through the project's own code paths (the same trainers, samplers,
 // adjoints and losses the demos use), one JSON object per line.
 //
@@ -199,7 +199,7 @@ std::string sgemm_peak(bool quick, int threads) {
 
 int main(int argc, char** argv) {
     init_runtime(argv);
-    CLI::App app{"amflow-bench: the canonical workloads of shared/bench/WORKLOADS.md"};
+    CLI::App app{"amflow-bench: the canonical workloads of bench/WORKLOADS.md"};
     std::string workloads = "fm2d,am2d,bptt2d,fmmnist,ammnist";
     int threads = int(sysconf(_SC_NPROCESSORS_ONLN));
     int omp_threads = 0, blas_threads = 0, warmup = -1, reps = -1;

@@ -41,7 +41,7 @@ void save_image_grid(const std::string& path, const Mat<float>& x, const ImageSh
 // The image shape of a data set (its --data spec included).
 ImageShape image_shape_of(const data::ImageData& d);
 
-// The MNIST classifier of the reward (shared/bench/WORKLOADS.md:
+// The MNIST classifier of the reward (bench/WORKLOADS.md:
 // Linear(784, 256), SiLU, Linear(256, 10)) trained on the training split of
 // `d`, and its accuracy on the held-out split.
 struct TrainedClassifier {

@@ -1,5 +1,5 @@
 // Networks: Linear, a plain MLP, and the velocity network of
-// shared/bench/WORKLOADS.md:
+// bench/WORKLOADS.md:
 //
 //   VelocityMLP(d, H, L):  concat(x, t) -> Linear(d+1, H), SiLU,
 //                          (L-1) x [Linear(H, H), SiLU], Linear(H, d)
