@@ -6,6 +6,7 @@
 #   make debug      -O0 -g build of everything, for gdb       (build-debug/)
 #   make demo       the 2-D end-to-end demo
 #   make bench      the benchmark workloads (BENCH_ARGS='--quick ...')
+#   make install    headers, libamflow.a/.so and amflow.pc under PREFIX (default /usr/local)
 #   make deps       install the Debian packages (every target below depends on it)
 #
 # Overrides: NO_OMP=1 (no OpenMP), CUDA=1 (reserved for the Thrust/CUDA path: not written yet),
@@ -142,13 +143,18 @@ notebooks: deps config $(BUILD)/libamflow.a
 	  --ldlibs '$(LDLIBS)' $(if $(NB_UPDATE),--update)
 
 # TEST_ARGS passes doctest options, e.g. make test TEST_ARGS='-tc="*adam*"'.
-# The doctest suite, then the notebooks (release build only).
+# The doctest suite, then (release build, no TEST_ARGS) the notebooks, the
+# repository's own checks (scripts/check_repo.py: no path outside it, every
+# Markdown link and design-notes reference resolves, every source file names its
+# section of docs/design.md) and the installed library (scripts/test_install.sh).
 # OMP_WAIT_POLICY=passive (unless set): idle OpenMP threads sleep instead of
 # spinning, so the suite does not crawl when other jobs share the cores.
 test: deps config $(BUILD)/amflow-tests
 	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} ./$(BUILD)/amflow-tests $(TEST_ARGS)
 ifeq ($(MODE),release)
 	@$(if $(TEST_ARGS),true,$(MAKE) --no-print-directory notebooks)
+	@$(if $(TEST_ARGS),true,python3 scripts/check_repo.py)
+	@$(if $(TEST_ARGS),true,bash scripts/test_install.sh $(BUILD))
 endif
 
 # Test cases whose name contains [slow] (training runs, long sampling) are
@@ -191,3 +197,27 @@ mnist-demo: deps
 	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) config $(BUILD)/amflow $(BUILD)/convert_mnist
 	@$(MAKE) --no-print-directory data
 	./$(BUILD)/amflow mnist-demo $(MNIST_ARGS)
+
+# The library for one's own programs (README "Using the library from your own
+# code"): the headers of src/ (not src/cli/) under PREFIX/include/amflow/,
+# libamflow.a and libamflow.so under PREFIX/lib/, and PREFIX/lib/pkgconfig/amflow.pc,
+# so that `g++ prog.cpp $(pkg-config --cflags --libs amflow)` builds against it.
+# DESTDIR stages the tree elsewhere (packaging). scripts/test_install.sh (make
+# test) installs into a temporary prefix and builds and runs the README's example.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL_HEADERS := $(sort $(shell find src -name '*.hpp' -not -path 'src/cli/*' -not -name pch.hpp))
+PC_CFLAGS := -std=c++17 $(filter -fopenmp,$(CXXFLAGS))
+.PHONY: install
+install: deps config $(BUILD)/libamflow.a $(BUILD)/libamflow.so
+	@for h in $(INSTALL_HEADERS:src/%=%); do \
+	  install -D -m 644 src/$$h $(DESTDIR)$(PREFIX)/include/amflow/$$h || exit 1; done
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(BUILD)/libamflow.a $(DESTDIR)$(PREFIX)/lib/libamflow.a
+	install -m 755 $(BUILD)/libamflow.so $(DESTDIR)$(PREFIX)/lib/libamflow.so
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' 'libdir=$${prefix}/lib' '' \
+	  'Name: amflow' 'Description: Adjoint Matching reference implementation (autograd, flow models, samplers, fine-tuning)' \
+	  'Version: 0.1' 'Cflags: $(PC_CFLAGS) -I$${includedir}/amflow' \
+	  'Libs: -L$${libdir} -Wl,-rpath,$${libdir} -lamflow $(LDLIBS)' \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/amflow.pc
+	@echo "installed amflow into $(DESTDIR)$(PREFIX): $(words $(INSTALL_HEADERS)) headers, libamflow.a, libamflow.so, lib/pkgconfig/amflow.pc"

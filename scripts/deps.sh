@@ -14,6 +14,7 @@ PACKAGES=(
     zlib1g-dev                                   # gzipped IDX files
     libcli11-dev                                 # command line
     nlohmann-json3-dev                           # mixture specs, eval output
+    pkg-config                                   # make test: the installed library's amflow.pc
     libstb-dev                                   # PNG writer, text for plots
     libthrust-dev libcub-dev                     # Thrust path (OpenMP backend on CPU)
     "$@"

@@ -1,6 +1,7 @@
 // Precompiled header: the heavy, stable includes, parsed once per build
 // (see the Makefile). Every translation unit gets it through -include, so
 // sources still include what they use.
+// Design: docs/design.md#core
 
 #include <algorithm>
 #include <array>

@@ -1,6 +1,7 @@
-// Fine-tuning against the closed-form ladder of DESIGN.md 4: the lean
+// Fine-tuning against the closed-form ladder (rungs L1, L3, L6, L7): the lean
 // adjoint of v = 0, the agreement of lean / full / BPTT adjoints at u = 0,
 // basic-AM == BPTT parameter gradients, and the 1-D Gaussian tilt.
+// Design: docs/design.md#the-ladder-of-closed-form-checks
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -17,7 +18,7 @@ using ag::Var;
 
 namespace {
 
-// v = 0 in d dimensions (DESIGN 4.3).
+// v = 0 in d dimensions (ladder L3).
 struct ZeroVelocity : flow::VelocityField {
     Index d;
     explicit ZeroVelocity(Index dim) : d(dim) {}
@@ -63,7 +64,7 @@ TEST_CASE("finetune: rewards and their gradients") {
     CHECK_THROWS_WITH_AS(parse_reward("quadratic:1,1,-1", 2), doctest::Contains("tau"), Error);
 }
 
-TEST_CASE("finetune: DESIGN 4.3, v = 0 gives the lean adjoint a(t_k) = t_k a(1) on the grid") {
+TEST_CASE("finetune: ladder L3, v = 0 gives the lean adjoint a(t_k) = t_k a(1) on the grid") {
     ZeroVelocity zero(2);
     for (const std::string scheme : {"exact", "offset", "paper"}) {
         CAPTURE(scheme);
@@ -80,7 +81,7 @@ TEST_CASE("finetune: DESIGN 4.3, v = 0 gives the lean adjoint a(t_k) = t_k a(1) 
     }
 }
 
-TEST_CASE("finetune: DESIGN 4.6, with v_ft = v_base the lean, full and BPTT adjoints agree") {
+TEST_CASE("finetune: ladder L6, with v_ft = v_base the lean, full and BPTT adjoints agree") {
     Rng rng(3);
     nn::VelocityMLP<float> base_net(2, 16, 2, rng);
     flow::NetworkVelocity base(base_net);
@@ -114,7 +115,7 @@ TEST_CASE("finetune: DESIGN 4.6, with v_ft = v_base the lean, full and BPTT adjo
     }
 }
 
-TEST_CASE("finetune: DESIGN 4.6, basic adjoint matching has the BPTT parameter gradient") {
+TEST_CASE("finetune: ladder L6, basic adjoint matching has the BPTT parameter gradient") {
     Rng rng(4);
     nn::VelocityMLP<float> base_net(2, 16, 2, rng);
     flow::NetworkVelocity base(base_net);
@@ -177,7 +178,7 @@ TEST_CASE("finetune: loss-step choices") {
 
 namespace {
 
-// DESIGN 4.1: base N(m, s^2) with its exact velocity, reward -(x - c)^2 / 2
+// Ladder L1: base N(m, s^2) with its exact velocity, reward -(x - c)^2 / 2
 // (tau = 1) times lambda; the tilt is N(mean*, var*) with precision
 // 1/s^2 + lambda. Fine-tune an affine-in-x control per step by adjoint
 // matching, then sample it. Returns (mean, variance) of 200k samples.
@@ -217,15 +218,15 @@ std::pair<double, double> tilt_1d(const std::string& noise, bool flip_sign, int 
 
 }  // namespace
 
-TEST_CASE("finetune: DESIGN 4.1, adjoint matching reaches the 1-D Gaussian tilt (memoryless only) [slow]") {
+TEST_CASE("finetune: ladder L1, adjoint matching reaches the 1-D Gaussian tilt (memoryless only) [slow]") {
     // target: precision 1/0.25 + 1 = 5, variance 0.2, mean (1 * 4 + 1 * (-1)) / 5 = 0.6
     const double target_mean = 0.6, target_var = 0.2;
     const int K = 200;
     const auto [mean, var] = tilt_1d("memoryless", false, K, 300);
     MESSAGE("memoryless: mean " << mean << " var " << var << " (target 0.6, 0.2)");
     // The exact-linear-part scheme at K = 200 is itself ~1.5% low on the variance
-    // (DESIGN 3 table: 0.246 for 0.250); 200k samples give standard errors of
-    // 0.001 (mean) and 0.0006 (variance); the rest is optimisation error.
+    // (docs/design.md#schemes: 0.246 for 0.250); 200k samples give standard
+    // errors of 0.001 (mean) and 0.0006 (variance); the rest is optimisation error.
     CHECK(std::abs(mean - target_mean) < 0.03);
     CHECK(std::abs(var - target_var) < 0.015);
 
@@ -271,7 +272,7 @@ TEST_CASE("finetune: exact tilts of a mixture") {
     CHECK(ev.max_mean_error < 0.02);
 }
 
-TEST_CASE("finetune: DESIGN 4.7 (quick), a trained 2-D base lands on the tilt only when memoryless [slow]") {
+TEST_CASE("finetune: ladder L7 (quick), a trained 2-D base lands on the tilt only when memoryless [slow]") {
     // A small network trained briefly on the ring, fine-tuned toward r = x_0
     // with lambda = 0.5. The base is uniform over the 8 modes, the target is
     // not: its mode-weight TV to the target is 0.48. Adjoint matching under the

@@ -1,6 +1,6 @@
 // flow: schedules, noise levels, the exact velocity fields and their
 // vector-Jacobian products, the step grids of the three schemes, and the
-// samplers against closed forms (DESIGN.md 2-4). mixture: the Gaussian
+// samplers against closed forms (docs/design.md). mixture: the Gaussian
 // mixture data type.
 //
 // Statistical checks use fixed seeds and tolerances of about 4.5 standard
@@ -39,7 +39,7 @@ std::pair<double, double> moments(const Mat<float>& x) {
     return {m, v / double(N)};
 }
 
-// DESIGN 4.2 written out in double, for one point: sum_k g_k [mu_k + (t S_k - (1 - t) I) C_k^-1 (x - t mu_k)].
+// The mixture velocity written out in double, for one point: sum_k g_k [mu_k + (t S_k - (1 - t) I) C_k^-1 (x - t mu_k)].
 std::vector<double> mixture_velocity_ref(const data::GaussianMixture& mix, const std::vector<double>& x, double t) {
     const Index n = mix.size(), d = mix.dim();
     std::vector<double> logp(n), v(d, 0.0);
@@ -178,7 +178,7 @@ TEST_CASE("flow: SDE drift and score from the velocity") {
     for (double t : {0.05, 0.2, 0.5, 0.8, 0.95}) {
         CAPTURE(t);
         const Mat<float> v = field.velocity(x, float(t));
-        // DESIGN 4.1: the marginal at t is N(t m, V_t), V_t = t^2 s^2 + (1 - t)^2
+        // the marginal at t is N(t m, V_t), V_t = t^2 s^2 + (1 - t)^2
         const Mat<float> score = score_from_velocity(v, x, condot, t);
         for (Index i = 0; i < rows(x); ++i) {
             const double V = t * t * 0.25 + (1 - t) * (1 - t);
@@ -186,7 +186,7 @@ TEST_CASE("flow: SDE drift and score from the velocity") {
             CHECK(score(i, 0) == doctest::Approx(expect).epsilon(2e-4).scale(1.0));
             CHECK(field.score(x(i, 0), t) == doctest::Approx(expect).epsilon(1e-12));
         }
-        // b = v + sigma^2/(2 eta) (v - kappa x): memoryless 2 v - x / t (DESIGN 2)
+        // b = v + sigma^2/(2 eta) (v - kappa x): memoryless 2 v - x / t
         const Mat<float> bm = sde_drift(v, x, condot, parse_noise("memoryless"), t);
         const Mat<float> bc = sde_drift(v, x, condot, parse_noise("constant:0.5"), t);
         const double g = 0.25 / (2 * condot.eta(t));
@@ -240,7 +240,7 @@ TEST_CASE("flow: MixtureVelocity with one 1-D component equals GaussianVelocity1
         CAPTURE(t);
         const Mat<float> a = g1.velocity(x, t), b = mv.velocity(x, t);
         for (Index i = 0; i < rows(x); ++i) {
-            // DESIGN 4.1 typed in: m + (t s^2 - (1 - t)) / V_t (x - t m)
+            // the 1-D velocity typed in: m + (t s^2 - (1 - t)) / V_t (x - t m)
             const double V = double(t) * t * s * s + (1.0 - t) * (1.0 - t);
             const double expect = m + (t * s * s - (1.0 - t)) / V * (x(i, 0) - t * m);
             CHECK(a(i, 0) == doctest::Approx(expect).epsilon(1e-6));
@@ -267,7 +267,7 @@ TEST_CASE("flow: vjp of the exact fields equals a finite-difference Jacobian") {
         }
     }
     // Mixtures: the analytic vjp (float) against the central-difference Jacobian of
-    // the double reference of DESIGN 4.2 (step 1e-5: truncation ~1e-10 * |v'''|,
+    // the double reference of the mixture velocity (step 1e-5: truncation ~1e-10 * |v'''|,
     // rounding ~1e-16 / 1e-5). The reference also checks velocity().
     data::GaussianMixture mix3;  // a 3-D mixture with full covariances
     mix3.weights = {1.0, 2.0};
@@ -339,7 +339,7 @@ TEST_CASE("flow: exact-scheme grids match the closed forms and their defining in
     };
     for (int K : {1, 10, 40}) {
         CAPTURE(K);
-        // CondOT memoryless: DESIGN 3's closed forms, and their definition
+        // CondOT memoryless: the closed forms of docs/design.md#schemes, and their definition
         // c = exp(-int kappa), d = int exp(-int_u^t1 kappa) 2 du, s^2 = int exp(-2 int_u^t1 kappa) 2 eta du
         const StepGrid g = make_step_grid(condot, parse_noise("memoryless"), K, Scheme::Exact);
         REQUIRE(g.size() == std::size_t(K));
@@ -458,19 +458,20 @@ TEST_CASE("flow: samplers are seeded and fill the trajectory") {
     CHECK_THROWS_AS(sample_sde(GaussianVelocity1D(0, 1), grid, x0, r1), Error);  // (50, 2) for d = 1
 }
 
-TEST_CASE("flow: 1-D Gaussian, memoryless sampler reproduces the DESIGN 3 table [slow]") {
+TEST_CASE("flow: 1-D Gaussian, memoryless sampler reproduces the table of schemes [slow]") {
     // Base N(1, 0.25) with its exact velocity, X0 ~ N(0, 1), N samples per cell.
     // v is affine in x, so X_K is exactly Gaussian and its mean and variance
     // follow from the grid (exact_moments): the sampler must hit those within
     // 4.5 standard errors, sqrt(var/N) for the mean and var sqrt(2/N) for the
-    // variance. The DESIGN table (400k numpy samples, 3 decimals) must agree
+    // variance. The reference table (400k samples of an independent numpy
+    // implementation, 3 decimals; docs/design.md#schemes) must agree
     // with those exact moments within its own 4.5 standard errors plus 0.0005
     // rounding, and our samples with the table within both errors combined.
     const double m = 1.0, s = 0.5;
     const GaussianVelocity1D field(m, s);
     const CondOT condot;
     const Index N = 200000;
-    const double Nd = 400000;  // DESIGN's sample size
+    const double Nd = 400000;  // the reference table's sample size
     struct Row {
         int K;
         Scheme scheme;

@@ -1,4 +1,5 @@
 // The backward pass: topological order, who needs a gradient, and the walk.
+// Design: docs/design.md#autograd
 #include "autograd/engine.hpp"
 
 #include <unordered_set>

@@ -14,6 +14,7 @@
 // leaf we differentiate with respect to lies behind it. grad(out, {x})
 // therefore skips every weight-gradient product of a network whose input we
 // differentiate (the lean adjoint's vector-Jacobian product).
+// Design: docs/design.md#autograd
 #pragma once
 
 #include <functional>

@@ -1,9 +1,10 @@
-// Finite-difference gradient check (DESIGN.md 4.5): compares the gradients the
+// Finite-difference gradient check (ladder rung L5): compares the gradients the
 // engine computes with central differences, in double precision.
 //
 //   f maps the leaves to a Var of any shape; the checked scalar is
 //   L = sum(w * f(leaves)) with a fixed random weight w, so that every output
 //   entry, not only their sum, is checked.
+// Design: docs/design.md#autograd
 #pragma once
 
 #include <cmath>

@@ -2,6 +2,7 @@
 // product: the gradient of the output, o.grad, turned into gradients of the
 // parents). Loops run over raw row-major storage; matrix products go through
 // am::gemm (BLAS).
+// Design: docs/design.md#autograd
 #include "autograd/ops.hpp"
 #include "core/fastmath.hpp"
 

@@ -4,6 +4,7 @@
 // Broadcasting (binary ops): each dimension of the two operands is equal or
 // 1, and a 1 is repeated: (N, C) with (1, C) adds a bias to every row, with
 // (N, 1) scales each row, with (1, 1) applies a scalar.
+// Design: docs/design.md#autograd
 #pragma once
 
 #include <vector>

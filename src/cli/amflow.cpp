@@ -1,6 +1,7 @@
 // amflow: the command-line program. Each subcommand lives in cmd_*.cpp and
 // registers itself in commands.hpp; run_amflow (app.cpp) turns every error
 // into one line naming the problem and a non-zero exit.
+// Design: docs/design.md#command-line
 #include <iostream>
 #include <string>
 #include <vector>

@@ -1,3 +1,4 @@
+// Design: docs/design.md#command-line
 #include "cli/app.hpp"
 
 #include <algorithm>

@@ -2,6 +2,7 @@
 // parse the arguments, run the subcommand, and turn every error (a wrong
 // flag, a missing file, malformed JSON, a non-positive count, a diverging
 // run) into one line "amflow: error: ..." on `err` and a non-zero status.
+// Design: docs/design.md#command-line
 #pragma once
 
 #include <ostream>

@@ -8,6 +8,7 @@
 //
 // Each workload runs in a child process (this program re-executed), so that
 // peak_rss_mb is that workload's own peak.
+// Design: docs/design.md#command-line
 #include <sys/resource.h>
 #include <unistd.h>
 

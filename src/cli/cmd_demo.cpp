@@ -4,8 +4,9 @@
 //      adjoint matching under the memoryless schedule, adjoint matching under
 //      a constant sigma, and BPTT (memoryless);
 //   3. sample each with the ODE and with the memoryless SDE, and compare with
-//      the exact tilted mixture (DESIGN.md 4.2) in a table;
+//      the exact tilted mixture in a table;
 //   4. a PNG panel: base, exact target, each method.
+// Design: docs/design.md#command-line
 #include <chrono>
 #include <cstdio>
 #include <filesystem>

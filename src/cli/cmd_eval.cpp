@@ -4,6 +4,7 @@
 // and the diversity of the generated c's against the real c's of --data's
 // test split; with --classifier CKPT (no digit) the share of confident
 // samples and the histogram of predicted labels.
+// Design: docs/design.md#command-line
 #include <cstdio>
 
 #include "cli/commands.hpp"

@@ -2,6 +2,7 @@
 // mixture field, by any of the methods (--method), under any noise schedule.
 // For an image model (MNIST) the reward is classifier:CKPT,DIGIT and the
 // final evaluation is the classifier's (finetune/image_eval.hpp).
+// Design: docs/design.md#command-line
 #include <cstdio>
 
 #include "cli/commands.hpp"

@@ -1,5 +1,6 @@
 // amflow info: what this build has (threads, BLAS, OpenMP), for bug reports
 // and for reading benchmark numbers.
+// Design: docs/design.md#command-line
 #include <cstdio>
 
 #include <CLI/CLI.hpp>

@@ -13,6 +13,7 @@
 //      generated c's against the real c's of the test split; time per
 //      iteration and peak memory of each method; PNG grids before and after;
 //      the table on stdout and in OUT/table.md.
+// Design: docs/design.md#command-line
 #include <malloc.h>
 
 #include <chrono>

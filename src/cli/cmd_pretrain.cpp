@@ -1,6 +1,7 @@
 // amflow pretrain: flow matching on a 2-D data set, or on images
 // (--data mnist | idx:DIR: the MNIST velocity network of WORKLOADS.md,
 // VelocityMLP(784, 1024, 3), with its own defaults, see register_pretrain).
+// Design: docs/design.md#command-line
 #include <cstdio>
 #include <fstream>
 

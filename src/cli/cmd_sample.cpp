@@ -1,6 +1,7 @@
 // amflow sample: samples of a trained network or of an exact mixture field,
 // with the ODE or the SDE under any noise schedule. For an image model
 // (MNIST) --plot writes a PNG grid of the first 100 samples.
+// Design: docs/design.md#command-line
 #include <cstdio>
 
 #include "cli/commands.hpp"

@@ -1,6 +1,7 @@
 // amflow train-classifier: the MLP classifier of the MNIST reward
 // (784 -> 256 -> SiLU -> 10) trained on the training split; prints its
 // held-out accuracy and writes a checkpoint (kind "mlp").
+// Design: docs/design.md#command-line
 #include <cstdio>
 
 #include "cli/commands.hpp"

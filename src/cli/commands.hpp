@@ -1,5 +1,6 @@
 // The amflow subcommands. Each cmd_*.cpp defines one register_* function
 // that adds its subcommand (options + callback) to the app.
+// Design: docs/design.md#command-line
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,3 +1,4 @@
+// Design: docs/design.md#command-line
 #include "cli/common.hpp"
 
 #include <sys/resource.h>

@@ -1,6 +1,7 @@
 // What the amflow subcommands share: loading a velocity field from
 // --model / --mixture, the time grid from --schedule / --scheme / --steps,
 // drawing samples, and the peak-memory figure.
+// Design: docs/design.md#command-line
 #pragma once
 
 #include <map>

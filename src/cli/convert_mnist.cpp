@@ -3,6 +3,7 @@
 // Run by scripts/fetch_mnist.sh (make data); see data/idx.hpp for the split.
 //
 //   convert_mnist DIGITS_DIR OUT_DIR [--seed S] [--test-fraction F]
+// Design: docs/design.md#command-line
 #include <cstdio>
 
 #include <CLI/CLI.hpp>

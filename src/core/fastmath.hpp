@@ -7,6 +7,7 @@
 // exp(r) by a degree-6 polynomial, 2^n by writing the exponent bits.
 // Relative error below 2e-7 over the float range (tests/test_autograd.cpp).
 // The double versions are std::exp: gradient checks stay exact.
+// Design: docs/design.md#core
 #pragma once
 
 #include <cmath>

@@ -1,5 +1,6 @@
 // Small dense linear algebra on (d, d) matrices in double: the covariances
 // of Gaussian mixtures (d is 1 or 2 in the demos). Plain loops: d is tiny.
+// Design: docs/design.md#core
 #pragma once
 
 #include <cmath>

@@ -1,3 +1,4 @@
+// Design: docs/design.md#core
 #include "core/parallel.hpp"
 
 #include <malloc.h>

@@ -1,5 +1,6 @@
 // Threads: OpenMP for the project's own loops, OpenBLAS's pool for matrix
 // products. The two must not fight over the same cores.
+// Design: docs/design.md#core
 #pragma once
 
 #include <string>

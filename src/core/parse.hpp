@@ -3,6 +3,7 @@
 // whole string must be the number (no spaces, no trailing characters), in the
 // C locale's format whatever the user's locale is. Non-finite values ("inf",
 // "nan") parse: callers that need finite numbers say so in their message.
+// Design: docs/design.md#core
 #pragma once
 
 #include <charconv>

@@ -5,6 +5,7 @@
 //
 // Generator: xoshiro256** (Blackman & Vigna), seeded through splitmix64.
 // Normals: Box-Muller, both outputs used.
+// Design: docs/design.md#core
 #pragma once
 
 #include <cmath>

@@ -4,6 +4,7 @@
 // Every array in the project is a row-major matrix Mat<T> of shape
 // (rows, cols): a batch of N points in d dimensions is (N, d), a scalar is
 // (1, 1), a bias is (1, C), a per-row time is (N, 1).
+// Design: docs/design.md#core
 #pragma once
 
 #include <cstddef>

@@ -1,3 +1,4 @@
+// Design: docs/design.md#data
 #include "data/csv.hpp"
 
 #include <cmath>

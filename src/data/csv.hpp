@@ -6,6 +6,7 @@
 //
 // Numbers are written with 9 significant digits, enough to read back the
 // exact float.
+// Design: docs/design.md#data
 #pragma once
 
 #include <string>

@@ -1,3 +1,4 @@
+// Design: docs/design.md#data
 #include "data/file_io.hpp"
 
 #include <cerrno>

@@ -4,6 +4,7 @@
 // "Atomic" means: the bytes go to PATH.tmp first, which is then renamed onto
 // PATH (std::rename, atomic on POSIX within one file system). A reader never
 // sees a half-written file, and a crash leaves at worst a stray PATH.tmp.
+// Design: docs/design.md#data
 #pragma once
 
 #include <string>

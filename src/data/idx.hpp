@@ -9,6 +9,7 @@
 //
 // Standard names: train-images-idx3-ubyte, train-labels-idx1-ubyte,
 // t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally ".gz".
+// Design: docs/design.md#data
 #pragma once
 
 #include <cstdint>

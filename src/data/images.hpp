@@ -15,6 +15,7 @@
 // x = 2 p - 1 in [-1, 1]. The flow model is trained on, and generates, x;
 // the classifier takes x too; pictures and the evaluation map generated x
 // back to pixels clamped to [0, 1].
+// Design: docs/design.md#data
 #pragma once
 
 #include <string>

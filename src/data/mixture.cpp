@@ -1,3 +1,4 @@
+// Design: docs/design.md#data
 #include "data/mixture.hpp"
 
 #include <cmath>

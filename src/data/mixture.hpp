@@ -2,6 +2,7 @@
 // 2-D demos, the "perfect base model" of the tests (its exact velocity is in
 // flow/exact_fields.hpp), and the closed-form target of the fine-tuning
 // checks (finetune/).
+// Design: docs/design.md#data
 #pragma once
 
 #include <vector>
@@ -38,7 +39,7 @@ struct GaussianMixture {
 };
 
 // The default 2-D data: 8 equal-weight components on a circle of radius 4,
-// std 0.5 (DESIGN.md 5).
+// std 0.5.
 GaussianMixture default_ring();
 
 // Statistics of samples, each assigned to its most likely component.

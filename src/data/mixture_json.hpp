@@ -11,6 +11,7 @@
 //    "covs":    [[[S_11, ..., S_1d], ...], ...]}   n symmetric (d, d) matrices
 //
 // Any other key is an error (it is most likely a typo).
+// Design: docs/design.md#data
 #pragma once
 
 #include <string>

@@ -2,6 +2,7 @@
 // or any mixture JSON file) and the usual checkerboard, two moons and
 // spirals. Every sampler is driven by an am::Rng, so a seed fixes the data.
 // All sets lie roughly in [-4, 4]^2.
+// Design: docs/design.md#data
 #pragma once
 
 #include <memory>

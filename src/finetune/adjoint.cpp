@@ -1,3 +1,4 @@
+// Design: docs/design.md#adjoints
 #include "finetune/adjoint.hpp"
 
 #include <algorithm>

@@ -3,7 +3,7 @@
 //
 //   X_{k+1} = c_k X_k + d_k v_ft(X_k, t_k) + s_k eps_k,
 //
-// and the discretised SOC cost of a trajectory (DESIGN.md 2-3) is
+// and the discretised SOC cost of a trajectory is
 //
 //   L = sum_k || d_k delta_k ||^2 / (2 s_k^2)  -  lambda r(X_K),
 //   delta_k = v_ft(X_k, t_k) - v_base(X_k, t_k).
@@ -15,11 +15,12 @@
 // When v_ft = v_base the two coincide with the BPTT gradient dL/dX_k.
 //
 // Adjoint-matching loss (the control applied at step k moves X_{k+1}, so
-// u_k pairs with a_{k+1}; DESIGN.md 3):
+// u_k pairs with a_{k+1}; docs/design.md#pairing-adjoints-with-steps):
 //   1/2 mean over trajectories of sum over chosen k of
 //   || (d_k / s_k) delta_k + s_k a_{k+1} ||^2
 // (for Euler-Maruyama this is h/2 || u + sigma a ||^2). With the full adjoint
 // and every step chosen its parameter gradient equals the BPTT gradient.
+// Design: docs/design.md#adjoints
 #pragma once
 
 #include <vector>

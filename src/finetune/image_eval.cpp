@@ -1,3 +1,4 @@
+// Design: docs/design.md#fine-tuning
 #include "finetune/image_eval.hpp"
 
 #include <cmath>

@@ -7,6 +7,7 @@
 // one would see: a sample cannot score through pixel values no image has.
 // The reward used for fine-tuning is not clamped (its gradient would vanish
 // outside the range).
+// Design: docs/design.md#fine-tuning
 #pragma once
 
 #include <memory>

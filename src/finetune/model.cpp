@@ -1,3 +1,4 @@
+// Design: docs/design.md#control-and-the-tilted-target
 #include "finetune/model.hpp"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // The fine-tuned model v_ft next to the frozen base v_base. The control of
-// DESIGN.md 2 is u = (2 / sigma)(v_ft - v_base) under the memoryless
+// the SOC problem is u = (2 / sigma)(v_ft - v_base) under the memoryless
 // schedule; in the discrete frame of flow/sampler.hpp the fine-tuned step is
 //   X_{k+1} = c X_k + d v_ft(X_k, t_k) + s eps,
 // so everything the fine-tuning methods need is delta = v_ft - v_base.
@@ -9,9 +9,10 @@
 //   ResidualNetwork   v_ft = v_base + res(x, t), res an MLP whose last layer
 //                     starts at zero (for exact, non-network bases)
 //   StepAffine        v_ft = v_base + A_k * x + B_k per time step k
-//                     (diagonal affine; the control class of DESIGN 4.1)
+//                     (diagonal affine; the control class of ladder rung L1)
 // Each is itself a VelocityField (the fine-tuned velocity), so the samplers
 // take it as they take the base.
+// Design: docs/design.md#control-and-the-tilted-target
 #pragma once
 
 #include <memory>

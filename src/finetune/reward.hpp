@@ -1,5 +1,6 @@
 // Reward models r(x). The fine-tuning target is p_base(x) exp(lambda r(x));
 // lambda is applied by the fine-tuning code, not here.
+// Design: docs/design.md#control-and-the-tilted-target
 #pragma once
 
 #include <memory>

@@ -1,3 +1,4 @@
+// Design: docs/design.md#exact-fields-and-tilts
 #include "finetune/tilt.hpp"
 
 #include "core/linalg.hpp"

@@ -1,3 +1,4 @@
+// Design: docs/design.md#other-fine-tuning-methods
 #include "finetune/trainer.hpp"
 
 #include <chrono>

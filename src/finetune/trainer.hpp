@@ -10,6 +10,7 @@
 //
 // One iteration = fresh trajectories from the current fine-tuned model, a
 // loss, a backward pass, one Adam step.
+// Design: docs/design.md#other-fine-tuning-methods
 #pragma once
 
 #include <string>

@@ -1,3 +1,4 @@
+// Design: docs/design.md#exact-fields-and-tilts
 #include "flow/exact_fields.hpp"
 
 #include <algorithm>

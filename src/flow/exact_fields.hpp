@@ -1,8 +1,9 @@
 // Exact velocity fields of the CondOT path (alpha = t, beta = 1 - t) for
 // Gaussian data: the "perfect base models" that separate the method's error
-// from the network's (DESIGN.md 4.1 and 4.2). Their vector-Jacobian products
+// from the network's (ladder rungs L1, L2). Their vector-Jacobian products
 // are analytic (no finite differences): the lean adjoint uses them as
 // J_base^T a. Shapes as in VelocityField: x, cot (N, d) -> (N, d).
+// Design: docs/design.md#exact-fields-and-tilts
 #pragma once
 
 #include "data/mixture.hpp"

@@ -1,3 +1,4 @@
+// Design: docs/design.md#flow-matching
 #include "flow/flow_matching.hpp"
 
 #include <chrono>

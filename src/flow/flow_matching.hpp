@@ -1,6 +1,7 @@
-// Flow matching (Lipman et al. 2023) on the affine path of DESIGN.md 2:
+// Flow matching (Lipman et al. 2023) on the affine path X_t = alpha_t X1 + beta_t X0:
 //   X_t = alpha_t X1 + beta_t X0,  target velocity alpha_dot_t X1 + beta_dot_t X0
 // (CondOT: X_t = t X1 + (1 - t) X0, target X1 - X0), and its training loop.
+// Design: docs/design.md#flow-matching
 #pragma once
 
 #include <functional>

@@ -1,3 +1,4 @@
+// Design: docs/design.md#flow
 #include "flow/network_field.hpp"
 
 namespace am::flow {

@@ -1,4 +1,5 @@
 // The trained velocity network as a VelocityField.
+// Design: docs/design.md#flow
 #pragma once
 
 #include "flow/velocity_field.hpp"

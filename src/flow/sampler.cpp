@@ -1,3 +1,4 @@
+// Design: docs/design.md#one-step-frame
 #include "flow/sampler.hpp"
 
 #include <cmath>
@@ -49,7 +50,7 @@ Step euler_maruyama_step(double t0, double t1, double kappa, double eta, double 
 
 // The exact scheme's step for the memoryless schedule: exp(-int_u^t1 kappa) = alpha(u)/alpha(t1).
 Step exact_memoryless_step(const Schedule& sc, double t0, double t1) {
-    if (dynamic_cast<const CondOT*>(&sc)) {  // DESIGN.md 3, closed forms
+    if (dynamic_cast<const CondOT*>(&sc)) {  // closed forms (docs/design.md#schemes)
         const double c = t0 / t1;
         const double d = 2 * (t1 * t1 - t0 * t0) / (2 * t1);
         const double s2 = (2 / (t1 * t1)) * ((t1 * t1 - t0 * t0) / 2 - (t1 * t1 * t1 - t0 * t0 * t0) / 3);

@@ -1,7 +1,7 @@
 // Samplers: the flow ODE (Euler, Heun) and the same-marginals SDE for any
 // noise schedule, on the uniform grid t_k = k / K, k = 0..K.
 //
-// Every SDE scheme is written in one frame (DESIGN.md 3), the step
+// Every SDE scheme is written in one frame, the step
 //
 //   X_{k+1} = c_k X_k + d_k v(X_k, t_net_k) + s_k eps_k,   eps_k ~ N(0, I),
 //
@@ -10,8 +10,7 @@
 // discrete time and exactly:
 //   control cost of step k:   ||d_k (v_ft - v_base)||^2 / (2 s_k^2)
 //   lean adjoint:             a_k = c_k a_{k+1} + d_k J_base(X_k, t_net_k)^T a_{k+1}
-// (DESIGN writes d_k 2 v for the memoryless case; here d_k multiplies v
-// directly, so memoryless Euler-Maruyama has d_k = 2h.)
+// (d_k multiplies v itself, so memoryless Euler-Maruyama has d_k = 2h.)
 //
 // The continuous SDE is dX = b dt + sigma dB with b = gv v - lx x,
 // gv = 1 + sigma^2 / (2 eta), lx = sigma^2 kappa / (2 eta) (flow/schedule.hpp).
@@ -25,7 +24,7 @@
 //           memoryless: exp(-int_u^{t1} kappa) = alpha(u) / alpha(t1), so
 //             c = alpha(t_k) / alpha(t_{k+1}), d = 2 int alpha(u)/alpha(t_{k+1}) du,
 //             s^2 = int (alpha(u)/alpha(t_{k+1}))^2 2 eta(u) du;
-//           for CondOT the closed forms of DESIGN 3 (c = t_k / t_{k+1},
+//           for CondOT the closed forms (c = t_k / t_{k+1},
 //           d = (t_{k+1}^2 - t_k^2) / t_{k+1}, s^2 = (2 / t_{k+1}^2)
 //           [(t_{k+1}^2 - t_k^2)/2 - (t_{k+1}^3 - t_k^3)/3]); other schedules
 //           by Gauss-Legendre quadrature of integrands that are finite at
@@ -48,6 +47,7 @@
 //   evaluated at t = 1, where eta = 0: the last evaluation is at t_k = 1 - h.
 //
 // sigma = 0 (the ODE) gives plain Euler in every scheme: c = 1, d = h, s = 0.
+// Design: docs/design.md#one-step-frame
 #pragma once
 
 #include <string>

@@ -1,3 +1,4 @@
+// Design: docs/design.md#paths
 #include "flow/schedule.hpp"
 
 #include <cctype>

@@ -1,4 +1,4 @@
-// Affine probability paths and noise schedules (DESIGN.md 2).
+// Affine probability paths and noise schedules.
 //
 //   X_t = alpha_t X1 + beta_t X0,   X0 ~ N(0, I) (t = 0), X1 ~ data (t = 1)
 //   kappa_t = alpha_dot / alpha,    eta_t = beta (kappa beta - beta_dot)
@@ -8,6 +8,7 @@
 // has the same marginals as the flow ODE dX = v dt (sigma = 0). The
 // memoryless schedule sigma^2 = 2 eta makes X0 and X1 independent; its drift
 // is b = 2 v - kappa X.
+// Design: docs/design.md#paths
 #pragma once
 
 #include <memory>

@@ -2,8 +2,9 @@
 // the exact velocity of a Gaussian mixture, the exact 1-D Gaussian velocity.
 // Samplers and adjoints only ever see this.
 //
-// Conventions (DESIGN.md 2): t in [0, 1], t = 0 noise, t = 1 data; the flow
+// Conventions (docs/design.md#conventions): t in [0, 1], t = 0 noise, t = 1 data; the flow
 // ODE is dX/dt = v(X, t).
+// Design: docs/design.md#flow
 #pragma once
 
 #include "autograd/engine.hpp"

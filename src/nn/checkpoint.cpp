@@ -1,3 +1,4 @@
+// Design: docs/design.md#networks
 #include "nn/checkpoint.hpp"
 
 #include <cstdint>

@@ -9,6 +9,7 @@
 //   u32 crc32 of everything above
 // where str = u32 length + bytes. Written to PATH.tmp and renamed over PATH,
 // so a crash never leaves a half-written checkpoint where a good one was.
+// Design: docs/design.md#networks
 #pragma once
 
 #include <map>

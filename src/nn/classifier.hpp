@@ -1,5 +1,6 @@
 // Training and using an MLP classifier (the reward model of the MNIST demo:
 // Linear(784, 256), SiLU, Linear(256, 10)).
+// Design: docs/design.md#networks
 #pragma once
 
 #include <vector>

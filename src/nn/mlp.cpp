@@ -1,3 +1,4 @@
+// Design: docs/design.md#networks
 #include "nn/mlp.hpp"
 
 #include <cmath>

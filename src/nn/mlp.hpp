@@ -6,6 +6,7 @@
 //
 // Parameters are autograd leaves (requires_grad = true); an optimiser updates
 // their values in place.
+// Design: docs/design.md#networks
 #pragma once
 
 #include <string>

@@ -1,3 +1,4 @@
+// Design: docs/design.md#networks
 #include "nn/optim.hpp"
 
 #include <cmath>

@@ -1,6 +1,7 @@
 // Optimisers over a list of parameter leaves. Each step reads the leaves'
 // grad() (filled by ag::backward), updates their values in place, and the
 // caller clears the gradients with zero_grad() before the next backward.
+// Design: docs/design.md#networks
 #pragma once
 
 #include <vector>

@@ -6,6 +6,7 @@
 //
 //   am::plot::scatter_panels("samples.png", panels);
 //   xcpp::display(am::plot::PngImage::from_file("samples.png"));
+// Design: docs/design.md#pictures
 #pragma once
 
 #include <fstream>

@@ -1,3 +1,4 @@
+// Design: docs/design.md#pictures
 #include "plot/plots.hpp"
 
 #include <algorithm>

@@ -4,6 +4,7 @@
 //  - a grid of images (MNIST digits).
 // Each picture has a draw_* function returning the Canvas (for a notebook:
 // encode_png(draw_...(...))) and a function writing it to a PNG file.
+// Design: docs/design.md#pictures
 #pragma once
 
 #include <optional>

@@ -4,6 +4,7 @@
 //
 // Coordinates are in pixels, x to the right, y downwards; pixel (i, j) covers
 // [i, i+1) x [j, j+1), so its centre is (i + 0.5, j + 0.5).
+// Design: docs/design.md#pictures
 #pragma once
 
 #include <cstdint>
