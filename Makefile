@@ -143,18 +143,19 @@ notebooks: deps config $(BUILD)/libamflow.a
 	  --ldlibs '$(LDLIBS)' $(if $(NB_UPDATE),--update)
 
 # TEST_ARGS passes doctest options, e.g. make test TEST_ARGS='-tc="*adam*"'.
-# The doctest suite, then (release build, no TEST_ARGS) the notebooks, the
-# repository's own checks (scripts/check_repo.py: no path outside it, every
-# Markdown link and design-notes reference resolves, every source file names its
-# section of docs/design.md) and the installed library (scripts/test_install.sh).
+# The doctest suite, then (release build, no TEST_ARGS) the repository's own
+# checks (scripts/check_repo.py: no path outside it, every Markdown link and
+# design-notes reference resolves, every source file names its section of
+# docs/design.md), the installed library (scripts/test_install.sh) and the
+# notebooks.
 # OMP_WAIT_POLICY=passive (unless set): idle OpenMP threads sleep instead of
 # spinning, so the suite does not crawl when other jobs share the cores.
 test: deps config $(BUILD)/amflow-tests
 	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} ./$(BUILD)/amflow-tests $(TEST_ARGS)
 ifeq ($(MODE),release)
-	@$(if $(TEST_ARGS),true,$(MAKE) --no-print-directory notebooks)
 	@$(if $(TEST_ARGS),true,python3 scripts/check_repo.py)
 	@$(if $(TEST_ARGS),true,bash scripts/test_install.sh $(BUILD))
+	@$(if $(TEST_ARGS),true,$(MAKE) --no-print-directory notebooks)
 endif
 
 # Test cases whose name contains [slow] (training runs, long sampling) are
