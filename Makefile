@@ -71,7 +71,13 @@ CLI_SRC  := $(sort $(wildcard src/cli/app.cpp src/cli/common.cpp src/cli/cmd_*.c
 CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/src/cli/amflow.o
 TEST_SRC ?= $(sort $(wildcard tests/*.cpp))
-LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o)
+# The device layer (src/device/*.cu, docs/design.md#the-thrust-engine): Thrust
+# code, compiled here by g++ as C++ against Thrust's OpenMP backend (its serial
+# one under NO_OMP=1). The .cu files never include xtensor or the PCH.
+DEVICE_SRC ?= $(sort $(shell find src -name '*.cu'))
+THRUST_SYSTEM := $(if $(filter yes,$(OMP_FOUND)),THRUST_DEVICE_SYSTEM_OMP,THRUST_DEVICE_SYSTEM_CPP)
+DEVICE_CXXFLAGS := $(CXXFLAGS) -DTHRUST_DEVICE_SYSTEM=$(THRUST_SYSTEM)
+LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o) $(DEVICE_SRC:%.cu=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 PCH      := $(BUILD)/pch/pch.hpp.gch
 USE_PCH  := -include $(BUILD)/pch/pch.hpp -Winvalid-pch
@@ -82,7 +88,7 @@ USE_PCH  := -include $(BUILD)/pch/pch.hpp -Winvalid-pch
 all: deps config $(BUILD)/amflow
 
 config:
-	@echo "config: MODE=$(MODE) BUILD=$(BUILD) CXX=$(CXX) OpenMP=$(OMP_FOUND) BLAS=$(BLAS_FOUND) CUDA=$(CUDA_FOUND)"
+	@echo "config: MODE=$(MODE) BUILD=$(BUILD) CXX=$(CXX) OpenMP=$(OMP_FOUND) BLAS=$(BLAS_FOUND) Thrust=$(THRUST_SYSTEM) CUDA=$(CUDA_FOUND)"
 
 deps:
 	@bash scripts/deps.sh
@@ -104,6 +110,10 @@ $(PCH): $(PCH_SRC) $(FLAGS_FILE) | deps
 $(BUILD)/%.o: %.cpp $(PCH)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(USE_PCH) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.cu $(FLAGS_FILE) | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(DEVICE_CXXFLAGS) -x c++ -MMD -MP -c $< -o $@
 
 $(BUILD)/libamflow.a: $(LIB_OBJ)
 	@rm -f $@

@@ -26,7 +26,7 @@ import re
 import subprocess
 import sys
 
-TEXT_SUFFIXES = (".md", ".hpp", ".cpp", ".h", ".py", ".sh", ".ipynb", ".txt", ".json", ".jsonl", ".in", ".pc",
+TEXT_SUFFIXES = (".md", ".hpp", ".cpp", ".cu", ".h", ".py", ".sh", ".ipynb", ".txt", ".json", ".jsonl", ".in", ".pc",
                  ".yml", ".yaml", ".cfg", ".toml")
 TEXT_NAMES = ("Makefile", "run", ".gitignore", "README")
 OUTSIDE = [
@@ -169,7 +169,7 @@ def main():
                 elif m.group(1) not in anchors(design):
                     problems.append("%s:%d: %s has no heading with the anchor #%s" % (p, n, design, m.group(1)))
     for p in files:
-        if p.startswith("src/") and p.endswith((".hpp", ".cpp")):
+        if p.startswith("src/") and p.endswith((".hpp", ".cpp", ".cu")):
             head = []
             for line in texts.get(p, "").splitlines():
                 if not line.startswith("//"):

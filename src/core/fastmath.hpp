@@ -7,6 +7,7 @@
 // exp(r) by a degree-6 polynomial, 2^n by writing the exponent bits.
 // Relative error below 2e-7 over the float range (tests/test_autograd.cpp).
 // The double versions are std::exp: gradient checks stay exact.
+// HOST_DEVICE: the device functors (src/device/functors.hpp) use the same exp.
 // Design: docs/design.md#core
 #pragma once
 
@@ -14,9 +15,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/host_device.hpp"
+
 namespace am {
 
-inline float fast_exp(float x) {
+HOST_DEVICE inline float fast_exp(float x) {
     x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);  // 2^n stays a normal float
     const float n = std::nearbyint(x * 1.44269504088896341f);
     const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
@@ -32,11 +35,11 @@ inline float fast_exp(float x) {
     std::memcpy(&scale, &bits, sizeof scale);
     return p * scale;
 }
-inline double fast_exp(double x) { return std::exp(x); }
+HOST_DEVICE inline double fast_exp(double x) { return std::exp(x); }
 
 // 1 / (1 + exp(-x))
 template <class T>
-inline T sigmoid(T x) {
+HOST_DEVICE inline T sigmoid(T x) {
     return T(1) / (T(1) + fast_exp(-x));
 }
 

@@ -14,23 +14,14 @@
 #include <xtensor/xtensor.hpp>
 #include <xtensor-blas/xblas.hpp>
 
+#include "core/error.hpp"
+
 namespace am {
 
 template <class T>
 using Mat = xt::xtensor<T, 2>;
 
 using Index = std::ptrdiff_t;
-
-// Every user-facing failure (bad input, bad file, diverging run) is an
-// am::Error whose message says what was wrong and where.
-struct Error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-#define AM_CHECK(cond, msg)                                    \
-    do {                                                       \
-        if (!(cond)) throw ::am::Error(std::string(msg));      \
-    } while (0)
 
 template <class T>
 inline Index rows(const Mat<T>& a) { return static_cast<Index>(a.shape()[0]); }

@@ -1,0 +1,120 @@
+// The velocity MLP's forward and backward on the device (see mlp.hpp).
+// Design: docs/design.md#the-thrust-engine
+#include "device/mlp.hpp"
+
+#include <string>
+#include <utility>
+
+#include <thrust/execution_policy.h>
+#include <thrust/fill.h>
+#include <thrust/for_each.h>
+#include <thrust/iterator/counting_iterator.h>
+
+#include "core/error.hpp"
+#include "device/blas.hpp"
+#include "device/functors.hpp"
+
+namespace am::device {
+
+namespace {
+template <class F>
+void for_each_index(std::size_t n, const F& f) {
+    thrust::for_each(thrust::device, thrust::counting_iterator<std::size_t>(0),
+                     thrust::counting_iterator<std::size_t>(n), f);
+}
+}  // namespace
+
+std::size_t MLPLayout::W_offset(int l) const {
+    std::size_t off = 0;
+    for (int j = 0; j < l; ++j) off += std::size_t(in(j) + 1) * out(j);  // W_j and b_j
+    return off;
+}
+
+MLPLayout mlp_layout(int d, int width, int depth, const char* where) {
+    AM_CHECK(d > 0 && width > 0 && depth > 0,
+             std::string(where) + ": the velocity MLP needs d, width and depth > 0, got " +
+                 std::to_string(d) + ", " + std::to_string(width) + ", " + std::to_string(depth));
+    MLPLayout m;
+    m.d = d;
+    m.width = width;
+    m.depth = depth;
+    return m;
+}
+
+const float* MLPTape::h_layer(const MLPLayout& m, int l) const {
+    return l == 0 ? h.data() : h.data() + std::size_t(rows) * (m.d + 1) + std::size_t(l - 1) * rows * m.width;
+}
+float* MLPTape::h_layer(const MLPLayout& m, int l) {
+    return const_cast<float*>(static_cast<const MLPTape*>(this)->h_layer(m, l));
+}
+const float* MLPTape::z_layer(const MLPLayout& m, int l) const {
+    return z.data() + std::size_t(l) * rows * m.width;
+}
+float* MLPTape::z_layer(const MLPLayout& m, int l) {
+    return const_cast<float*>(static_cast<const MLPTape*>(this)->z_layer(m, l));
+}
+
+void mlp_forward(const MLPLayout& m, const float* params, const float* x, const float* t_rows,
+                 float t_value, int N, float* v, MLPTape& tape) {
+    AM_CHECK(N >= 0, "mlp_forward: negative batch size " + std::to_string(N));
+    const std::size_t n = std::size_t(N), H = std::size_t(m.width);
+    tape.rows = N;
+    tape.h.resize(n * (m.d + 1) + std::size_t(m.depth) * n * H);
+    tape.z.resize(std::size_t(m.depth) * n * H);
+    if (N == 0) return;
+    for_each_index(n * (m.d + 1), ConcatTime{x, t_rows, t_value, m.d, tape.h_layer(m, 0)});
+    for (int l = 0; l < m.depth; ++l) {
+        // z_l = h_l W_l (+ b_l and silu in BiasSiLU)
+        float* z = tape.z_layer(m, l);
+        gemm(false, false, N, m.width, m.in(l), 1.0f, tape.h_layer(m, l), m.in(l), params + m.W_offset(l),
+             m.out(l), 0.0f, z, m.width);
+        for_each_index(n * H, BiasSiLU{params + m.b_offset(l), m.width, z, tape.h_layer(m, l + 1)});
+    }
+    const int L = m.depth;
+    gemm(false, false, N, m.d, m.width, 1.0f, tape.h_layer(m, L), m.width, params + m.W_offset(L), m.d, 0.0f, v,
+         m.d);
+    for_each_index(n * m.d, AddBias{params + m.b_offset(L), m.d, v});
+}
+
+void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, const float* g, float* gx,
+                  float* grad) {
+    const int N = tape.rows;
+    const std::size_t n = std::size_t(N), H = std::size_t(m.width);
+    if (grad && N == 0) thrust::fill(thrust::device, grad, grad + m.size(), 0.0f);
+    if (N == 0 || (!gx && !grad)) return;
+    tape.g0.resize(n * H);
+    tape.g1.resize(n * H);
+    if (grad && tape.ones.size() < n) {
+        tape.ones.resize(n);
+        tape.ones.fill(1.0f);
+    }
+    const int L = m.depth;
+    if (grad) {  // output layer: dW_L = h_L^T g (H, d), db_L = 1^T g (d)
+        gemm(true, false, m.width, m.d, N, 1.0f, tape.h_layer(m, L), m.width, g, m.d, 0.0f,
+             grad + m.W_offset(L), m.d);
+        gemm(false, false, 1, m.d, N, 1.0f, tape.ones.data(), N, g, m.d, 0.0f, grad + m.b_offset(L), m.d);
+    }
+    // gh_L = g W_L^T (N, H)
+    float* gz = tape.g0.data();
+    float* gh = tape.g1.data();
+    gemm(false, true, N, m.width, m.d, 1.0f, g, m.d, params + m.W_offset(L), m.d, 0.0f, gz, m.width);
+    for (int l = L - 1; l >= 0; --l) {
+        // gz_l = gh_{l+1} * silu'(z_l), in place
+        for_each_index(n * H, SiLUBackward{tape.z_layer(m, l), gz});
+        if (grad) {  // dW_l = h_l^T gz_l (in, H), db_l = 1^T gz_l (H)
+            gemm(true, false, m.in(l), m.width, N, 1.0f, tape.h_layer(m, l), m.in(l), gz, m.width, 0.0f,
+                 grad + m.W_offset(l), m.width);
+            gemm(false, false, 1, m.width, N, 1.0f, tape.ones.data(), N, gz, m.width, 0.0f,
+                 grad + m.b_offset(l), m.width);
+        }
+        if (l > 0) {  // gh_l = gz_l W_l^T (N, H)
+            gemm(false, true, N, m.width, m.width, 1.0f, gz, m.width, params + m.W_offset(l), m.width, 0.0f, gh,
+                 m.width);
+            std::swap(gz, gh);
+        } else if (gx) {  // gx = gz_0 W_0[0:d, :]^T (N, d): the rows of W_0 that multiply x (not t)
+            gemm(false, true, N, m.d, m.width, 1.0f, gz, m.width, params + m.W_offset(0), m.width, 0.0f, gx, m.d);
+        }
+    }
+}
+
+}  // namespace am::device

@@ -1,0 +1,69 @@
+// The velocity network nn::VelocityMLP(d, H, L) on the device, as plain
+// routines over raw device pointers:
+//
+//   h0 = concat(x, t)                       (N, d + 1)
+//   z_l = h_l W_l + b_l,  h_{l+1} = silu(z_l),   l = 0 .. L - 1,   z_l, h_{l+1} (N, H)
+//   v = h_L W_L + b_L                       (N, d)
+//
+// Parameters are one flat float array in the order and layout of
+// nn::VelocityMLP::parameters(): W0 (d + 1, H) row-major, b0 (H), W1 (H, H),
+// b1, ..., W_L (H, d), b_L (d). The gradient has the same layout.
+//
+// forward() keeps h_l and z_l in an MLPTape (what the backward needs);
+// backward() takes a cotangent g (N, d) of v and forms, as asked,
+//   the input VJP  gx = g^T dv/dx   (N, d)  (the lean adjoint's product: no weight gradient),
+//   the parameter gradient  dW_l = h_l^T gz_l,  db_l = 1^T gz_l,
+// with gz_L = g, gh_l = gz_l W_l^T, gz_{l-1} = gh_l * silu'(z_{l-1}).
+// Reference twins: nn::VelocityMLP::forward (src/nn/mlp.cpp) on the autograd
+// tape, NetworkVelocity::vjp (src/flow/network_field.cpp), ag::grad; compared
+// in tests/test_device.cpp.
+// Design: docs/design.md#the-thrust-engine
+#pragma once
+
+#include <cstddef>
+
+#include "device/array.hpp"
+
+namespace am::device {
+
+// Sizes and offsets of the flat parameter array of VelocityMLP(d, H, L).
+struct MLPLayout {
+    int d = 0, width = 0, depth = 0;
+
+    int layers() const { return depth + 1; }  // L hidden + the output layer
+    int in(int l) const { return l == 0 ? d + 1 : width; }
+    int out(int l) const { return l == depth ? d : width; }
+    std::size_t W_offset(int l) const;  // W_l (in(l), out(l)) row-major
+    std::size_t b_offset(int l) const { return W_offset(l) + std::size_t(in(l)) * out(l); }
+    std::size_t size() const { return W_offset(layers()); }  // number of parameters
+};
+
+// Checks d, H, L > 0 (one-line am::Error naming `where` otherwise).
+MLPLayout mlp_layout(int d, int width, int depth, const char* where);
+
+// What one forward keeps for the backward, and the backward's scratch:
+// allocated for the largest batch seen and reused.
+struct MLPTape {
+    int rows = 0;    // N of the last forward
+    Array h;         // h_0 (N, d + 1), then h_1 .. h_L (N, H) each
+    Array z;         // z_0 .. z_{L-1} (N, H) each
+    Array g0, g1;    // backward scratch (N, H) each
+    Array ones;      // (N) ones: bias gradients as 1^T gz, one product
+    const float* h_layer(const MLPLayout& m, int l) const;
+    float* h_layer(const MLPLayout& m, int l);
+    float* z_layer(const MLPLayout& m, int l);
+    const float* z_layer(const MLPLayout& m, int l) const;
+};
+
+// v (N, d) = net(x (N, d), t); t per row (t_rows, N values) or, when t_rows is
+// nullptr, t_value for every row. Fills the tape.
+void mlp_forward(const MLPLayout& m, const float* params, const float* x, const float* t_rows,
+                 float t_value, int N, float* v, MLPTape& tape);
+
+// The backward of the last mlp_forward on `tape` for the cotangent g (N, d).
+// gx (N, d) = g^T dv/dx when not nullptr; grad (m.size()) = g^T dv/dtheta,
+// written (not accumulated), when not nullptr.
+void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, const float* g, float* gx,
+                  float* grad);
+
+}  // namespace am::device
