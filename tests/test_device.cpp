@@ -18,7 +18,15 @@
 #include "core/random.hpp"
 #include "device/blas.hpp"
 #include "device/bridge.hpp"
+#include "device/finetune.hpp"
+#include "device/optim.hpp"
+#include "device/trainer.hpp"
+#include "finetune/adjoint.hpp"
+#include "finetune/model.hpp"
+#include "finetune/trainer.hpp"
 #include "flow/network_field.hpp"
+#include "flow/sampler.hpp"
+#include "flow/schedule.hpp"
 #include "test_support.hpp"
 
 using namespace am;
@@ -182,4 +190,185 @@ TEST_CASE("device: Philox4x32-10 matches the Random123 known-answer vectors; its
     CHECK(noise(42, 7, 3, 5) != noise(43, 7, 3, 5));
     CHECK(noise(42, 7, 3, 5) != noise(42, 7, 3, 6));
     CHECK(noise(42, std::uint64_t(1) << 32, 0, 0) != noise(42, 0, 0, 0));
+}
+
+// ---- stage 2: the sampler, the lean adjoint, the loss, Adam, one whole iteration ----------------
+
+namespace {
+
+// A small base network and a fine-tuned copy whose weights differ from it (delta != 0).
+struct SmallSetup {
+    Rng rng{21};
+    nn::VelocityMLP<float> base{2, 16, 2, rng};
+    flow::NetworkVelocity base_field{base};
+    flow::StepGrid grid = flow::make_step_grid(*flow::make_schedule("condot"), flow::parse_noise("memoryless"), 10,
+                                               flow::Scheme::Exact);
+    finetune::LinearReward reward{{1.0f, 0.5f}};
+    static constexpr int B = 24;
+};
+
+void perturb(const std::vector<ag::Var<float>>& params, Rng& rng, double scale) {
+    for (auto p : params)
+        for (auto& v : p.value()) v += float(scale * rng.normal());
+}
+
+std::vector<float> flat(const std::vector<Mat<float>>& ms) {
+    std::vector<float> out;
+    for (const auto& m : ms) out.insert(out.end(), m.begin(), m.end());
+    return out;
+}
+
+Mat<float> block_of(const device::Array& a, std::size_t k, Index B, Index d) {
+    Mat<float> m = zeros<float>(B, d);
+    a.download(m.data(), k * std::size_t(B * d), std::size_t(B * d));
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("device: Philox trajectories with the fused SDE step equal flow::sample_sde with the same noise") {
+    SmallSetup s;
+    const std::uint64_t key = philox_key(7, 3);
+    std::vector<Mat<float>> ref;
+    Mat<float> x0 = zeros<float>(s.B, 2);
+    flow::fill_philox(x0, key, 0);
+    flow::sample_sde(s.base_field, s.grid, x0, flow::philox_noise(key), &ref);
+
+    const device::MLPLayout m = device::layout_of(s.base);
+    device::Array params, traj;
+    device::upload_parameters(s.base, params);
+    device::FineTuneBuffers buf;
+    device::sample_trajectories(m, params.data(), device::step_coefficients(s.grid), key, 0, s.B, traj, buf);
+    for (std::size_t k = 0; k < ref.size(); ++k) {
+        INFO("state " << k);
+        const Mat<float> got = block_of(traj, k, s.B, 2);
+        CHECK(rel_err(std::vector<float>(got.begin(), got.end()), ref[k]) < 1e-5);
+    }
+}
+
+TEST_CASE("device: the lean adjoint equals finetune::lean_adjoint on the same trajectories") {
+    SmallSetup s;
+    Rng rng(4);
+    std::vector<Mat<float>> traj;
+    flow::sample_sde(s.base_field, s.grid, rng.normal<float>(s.B, 2), rng, &traj);
+    const Mat<float> aK = finetune::terminal_adjoint(s.reward, 2.0, traj.back());
+    const finetune::Adjoint ref = finetune::lean_adjoint(s.base_field, s.grid, traj, aK);
+
+    const std::size_t K = s.grid.size(), block = std::size_t(s.B) * 2;
+    const device::MLPLayout m = device::layout_of(s.base);
+    device::Array params, dtraj((K + 1) * block), a((K + 1) * block), vb;
+    device::upload_parameters(s.base, params);
+    for (std::size_t k = 0; k <= K; ++k) dtraj.write(k * block, traj[k].data(), block);
+    a.write(K * block, aK.data(), block);
+    device::FineTuneBuffers buf;
+    device::lean_adjoint(m, params.data(), device::step_coefficients(s.grid), dtraj, s.B, a, vb, buf);
+    for (std::size_t k = 0; k < K; ++k) {
+        INFO("step " << k);
+        const Mat<float> ak = block_of(a, k, s.B, 2), vk = block_of(vb, k, s.B, 2);
+        CHECK(rel_err(std::vector<float>(ak.begin(), ak.end()), ref.a[k]) < kTol);
+        CHECK(rel_err(std::vector<float>(vk.begin(), vk.end()), ref.v_base[k]) < kTol);
+    }
+}
+
+TEST_CASE("device: the adjoint-matching loss and its gradient equal the autograd loss (with and without clip)") {
+    SmallSetup s;
+    finetune::CopyOfNetwork ft(s.base_field);
+    Rng rng(8);
+    perturb(ft.parameters(), rng, 0.05);
+    std::vector<Mat<float>> traj;
+    flow::sample_sde(ft, s.grid, rng.normal<float>(s.B, 2), rng, &traj);
+    const Mat<float> aK = finetune::terminal_adjoint(s.reward, 2.0, traj.back());
+    const finetune::Adjoint adj = finetune::lean_adjoint(s.base_field, s.grid, traj, aK);
+    const std::vector<int> steps{0, 3, 8, 9};
+
+    const std::size_t K = s.grid.size(), block = std::size_t(s.B) * 2;
+    const device::MLPLayout m = device::layout_of(ft.net());
+    device::Array params, dtraj((K + 1) * block), a((K + 1) * block), vb(K * block), grad(m.size());
+    device::upload_parameters(ft.net(), params);
+    for (std::size_t k = 0; k <= K; ++k) {
+        dtraj.write(k * block, traj[k].data(), block);
+        a.write(k * block, adj.a[k].data(), block);
+        if (k < K) vb.write(k * block, adj.v_base[k].data(), block);
+    }
+    device::FineTuneBuffers buf;
+    // a clip that drops some of the terms (the engines must drop the same ones)
+    for (double clip : {0.0, 1.0}) {
+        finetune::LossInfo info;
+        const ag::Var<float> loss = finetune::adjoint_matching_loss(ft, s.grid, traj, adj, steps, clip, &info);
+        const std::vector<float> g_ref = flat(ag::grad(loss, ft.parameters()));
+        const device::LossResult got = device::adjoint_matching_loss(
+            m, params.data(), device::step_coefficients(s.grid), steps, dtraj, a, vb, s.B, clip, grad.data(), buf);
+        INFO("clip " << clip << ", clipped " << info.clipped_fraction);
+        if (clip > 0) CHECK((info.clipped_fraction > 0.1 && info.clipped_fraction < 0.9));
+        CHECK(got.terms == info.terms);
+        CHECK(got.clipped_fraction == info.clipped_fraction);
+        CHECK(std::abs(got.loss - loss.item()) <= kTol * std::abs(loss.item()));
+        Mat<float> g_ref_mat = zeros<float>(1, Index(g_ref.size()));
+        std::copy(g_ref.begin(), g_ref.end(), g_ref_mat.begin());
+        CHECK(rel_err(grad.to_host(), g_ref_mat) < kTol);
+    }
+}
+
+TEST_CASE("device: Adam equals nn::Adam (bias correction, gradient clipping, weight decay)") {
+    Rng rng(9);
+    Mat<float> w0 = random_mat(5, 7, rng);
+    ag::Var<float> p(w0, true);
+    nn::AdamConfig cfg{1e-2};
+    cfg.clip_norm = 1.0;
+    cfg.weight_decay = 0.1;
+    nn::Adam<float> ref({p}, cfg);
+    device::AdamState st;
+    st.lr = cfg.lr;
+    st.clip_norm = cfg.clip_norm;
+    st.weight_decay = cfg.weight_decay;
+    device::Array w, g;
+    device::upload(w0, w);
+    for (int step = 0; step < 3; ++step) {
+        const Mat<float> grad = random_mat(5, 7, rng, step == 1 ? 0.01 : 3.0);  // clipped, not clipped, clipped
+        p.grad() = grad;
+        const double n_ref = ref.step();
+        device::upload(grad, g);
+        const double n_dev = device::adam_step(st, w.data(), g.data(), g.size(), "Adam");
+        CHECK(std::abs(n_dev - n_ref) <= 1e-6 * n_ref);
+        CHECK(rel_err(w.to_host(), p.value()) < 1e-6);
+    }
+    std::vector<float> bad(35, 0.0f);
+    bad[3] = std::nanf("");
+    g.upload(bad.data(), bad.size());
+    testing::check_error([&] { device::adam_step(st, w.data(), g.data(), g.size(), "Adam"); }, {"Adam", "NaN"});
+}
+
+TEST_CASE("device: one whole adjoint-matching iteration gives the reference's parameters (same weights, same Philox noise)") {
+    SmallSetup s;
+    finetune::FineTuneConfig cfg;
+    cfg.lambda = 2.0;
+    cfg.batch = s.B;
+    cfg.loss_steps = finetune::LossSteps::parse("paper");
+    cfg.adam.lr = 1e-3;
+    cfg.philox_noise = true;
+    finetune::CopyOfNetwork ft(s.base_field);
+    finetune::FineTuner ref(ft, s.reward, s.grid, cfg, 5);
+    device::AMTrainer dev(s.base, s.base, s.reward, s.grid, cfg, 5);
+    nn::VelocityMLP<float> got = s.base.clone();
+    for (int it = 0; it < 3; ++it) {
+        const finetune::IterationStats a = ref.iterate(), b = dev.iterate();
+        INFO("iteration " << it);
+        CHECK(std::abs(a.loss - b.loss) <= 1e-4 * std::abs(a.loss));
+        CHECK(std::abs(a.reward_mean - b.reward_mean) <= 1e-4 * (1 + std::abs(a.reward_mean)));
+        CHECK(std::abs(a.grad_norm - b.grad_norm) <= 1e-4 * a.grad_norm);
+        dev.download(got);
+        // Adam's first steps move each weight by about lr whatever the rounding of its
+        // gradient: the weights agree to float rounding of their values
+        const auto pr = ft.parameters(), pg = got.parameters();
+        for (std::size_t i = 0; i < pr.size(); ++i) {
+            const Mat<float> diff = pg[i].value() - pr[i].value();
+            CHECK(xt::amax(xt::abs(diff))() <= 1e-6 * (1 + xt::amax(xt::abs(pr[i].value()))()));
+        }
+    }
+    // without Philox noise the reference draws other trajectories: the comparison can fail
+    cfg.philox_noise = false;
+    finetune::CopyOfNetwork ft2(s.base_field);
+    finetune::FineTuner other(ft2, s.reward, s.grid, cfg, 5);
+    device::AMTrainer dev2(s.base, s.base, s.reward, s.grid, cfg, 5);
+    CHECK(std::abs(other.iterate().reward_mean - dev2.iterate().reward_mean) > 1e-3);
 }

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/philox.hpp"
+
 namespace am::finetune {
 
 using ag::Var;
@@ -30,7 +32,7 @@ std::string method_name(Method m) {
 
 FineTuner::FineTuner(FineTunedModel& model, const Reward& reward, flow::StepGrid grid, FineTuneConfig cfg,
                      std::uint64_t seed)
-    : model_(model), reward_(reward), grid_(std::move(grid)), cfg_(cfg), rng_(seed),
+    : model_(model), reward_(reward), grid_(std::move(grid)), cfg_(cfg), rng_(seed), seed_(seed),
       adam_(model.parameters(), cfg.adam) {
     AM_CHECK(reward.dim() == model.dim(), "fine-tuning: the reward is " + std::to_string(reward.dim()) +
                                               "-D, the model " + std::to_string(model.dim()) + "-D");
@@ -59,6 +61,7 @@ IterationStats FineTuner::iterate() {
     adam_.zero_grad();
     ag::backward(loss);
     st.grad_norm = adam_.step();
+    ++iteration_;
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return st;
 }
@@ -69,7 +72,14 @@ Var<float> FineTuner::adjoint_matching(IterationStats& st) {
     std::vector<Mat<float>> traj;
     {
         ag::NoGrad no_tape;
-        flow::sample_sde(model_, grid_, rng_.normal<float>(cfg_.batch, model_.dim()), rng_, &traj);
+        if (cfg_.philox_noise) {
+            const std::uint64_t key = philox_key(seed_, std::uint64_t(iteration_));
+            Mat<float> x0 = zeros<float>(cfg_.batch, model_.dim());
+            flow::fill_philox(x0, key, 0);
+            flow::sample_sde(model_, grid_, std::move(x0), flow::philox_noise(key), &traj);
+        } else {
+            flow::sample_sde(model_, grid_, rng_.normal<float>(cfg_.batch, model_.dim()), rng_, &traj);
+        }
     }
     Mat<float> r;
     const Mat<float> aK = terminal_adjoint(reward_, cfg_.lambda, traj.back(), &r);

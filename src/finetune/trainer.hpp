@@ -32,6 +32,11 @@ struct FineTuneConfig {
     double clip = 0;           // am, basic-am: per-term clip (paper: 1.6 lambda^2); 0 = off
     int draft_k = 1;           // draft: steps backpropagated through
     nn::AdamConfig adam{1e-4};
+    // am, basic-am: draw X_0 and the step noise of iteration n from Philox with
+    // key philox_key(seed, n) (flow::philox_noise), as the thrust engine does,
+    // instead of from the Rng: the two engines then sample the same
+    // trajectories. The Rng still draws the loss steps.
+    bool philox_noise = false;
 };
 
 struct IterationStats {
@@ -61,6 +66,8 @@ private:
     flow::StepGrid grid_;
     FineTuneConfig cfg_;
     Rng rng_;
+    std::uint64_t seed_;
+    long iteration_ = 0;  // iterations taken (the Philox key of the next one)
     nn::Adam<float> adam_;
 };
 

@@ -1,6 +1,8 @@
 // Design: docs/design.md#one-step-frame
 #include "flow/sampler.hpp"
 
+#include "core/philox.hpp"
+
 #include <cmath>
 
 namespace am::flow {
@@ -135,6 +137,22 @@ StepGrid make_step_grid(const Schedule& sc, const Noise& noise, int K, Scheme sc
 
 Mat<float> sample_sde(const VelocityField& v, const StepGrid& grid, Mat<float> x, Rng& rng,
                       std::vector<Mat<float>>* trajectory) {
+    return sample_sde(v, grid, std::move(x), [&rng](std::size_t, Mat<float>& eps) { rng.fill_normal(eps); },
+                      trajectory);
+}
+
+void fill_philox(Mat<float>& out, std::uint64_t key, std::uint32_t stream) {
+    const Index n = rows(out), d = cols(out);
+    for (Index i = 0; i < n; ++i)
+        for (Index j = 0; j < d; ++j) out(i, j) = noise(key, std::uint64_t(i), stream, std::uint32_t(j));
+}
+
+NoiseSource philox_noise(std::uint64_t key) {
+    return [key](std::size_t k, Mat<float>& eps) { fill_philox(eps, key, std::uint32_t(k + 1)); };
+}
+
+Mat<float> sample_sde(const VelocityField& v, const StepGrid& grid, Mat<float> x, const NoiseSource& noise,
+                      std::vector<Mat<float>>* trajectory) {
     AM_CHECK(cols(x) == v.dim(), "sample_sde: x0 is " + shape_str(x) + " for a field of dimension " +
                                      std::to_string(v.dim()));
     if (trajectory) {
@@ -144,10 +162,11 @@ Mat<float> sample_sde(const VelocityField& v, const StepGrid& grid, Mat<float> x
     }
     Mat<float> eps = Mat<float>::from_shape(x.shape());
     const Index n = Index(x.size());
-    for (const Step& st : grid) {
+    for (std::size_t k = 0; k < grid.size(); ++k) {
+        const Step& st = grid[k];
         const Mat<float> vel = v.velocity(x, float(st.t_net));
         const float c = float(st.c), d = float(st.d), s = float(st.s);
-        if (st.s > 0) rng.fill_normal(eps);
+        if (st.s > 0) noise(k, eps);
         float* px = x.data();
         const float* pv = vel.data();
         const float* pe = eps.data();

@@ -50,6 +50,8 @@
 // Design: docs/design.md#one-step-frame
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -80,6 +82,19 @@ StepGrid make_step_grid(const Schedule& schedule, const Noise& noise, int K, Sch
 // with s_k > 0, in step order, so a seed fixes the samples.
 Mat<float> sample_sde(const VelocityField& v, const StepGrid& grid, Mat<float> x0, Rng& rng,
                       std::vector<Mat<float>>* trajectory = nullptr);
+
+// Where the step noise comes from: fills eps (N, d) with the draw of step k
+// (called in step order, for the steps with s_k > 0 only).
+using NoiseSource = std::function<void(std::size_t k, Mat<float>& eps)>;
+// The same sampler with the noise given (the Rng version above is this one
+// with rng.fill_normal).
+Mat<float> sample_sde(const VelocityField& v, const StepGrid& grid, Mat<float> x0, const NoiseSource& noise,
+                      std::vector<Mat<float>>* trajectory = nullptr);
+
+// Philox noise (core/philox.hpp), the thrust engine's: out[i, j] = noise(key, i, stream, j).
+// By convention X_0 is stream 0 and the noise of step k stream k + 1 (philox_noise).
+void fill_philox(Mat<float>& out, std::uint64_t key, std::uint32_t stream);
+NoiseSource philox_noise(std::uint64_t key);
 
 // The same, building the grid make_step_grid(schedule, noise, K, scheme).
 Mat<float> sample_sde(const VelocityField& v, const Schedule& schedule, const Noise& noise, int K, Scheme scheme,

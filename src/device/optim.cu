@@ -1,0 +1,52 @@
+// Adam on the device (see optim.hpp).
+// Design: docs/design.md#the-thrust-engine
+#include "device/optim.hpp"
+
+#include <cmath>
+#include <string>
+
+#include <thrust/execution_policy.h>
+#include <thrust/for_each.h>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/transform_reduce.h>
+
+#include "core/error.hpp"
+#include "device/functors.hpp"
+
+namespace am::device {
+
+double norm2(const float* g, std::size_t n) {
+    return std::sqrt(thrust::transform_reduce(thrust::device, g, g + n, Square{}, 0.0, thrust::plus<double>()));
+}
+
+double adam_step(AdamState& s, float* w, const float* g, std::size_t n, const char* who) {
+    const double norm = norm2(g, n);
+    AM_CHECK(std::isfinite(norm), std::string(who) +
+                                      ": a gradient is NaN or infinite (the run diverged; try a smaller "
+                                      "learning rate or gradient clipping)");
+    if (s.m.size() != n) {
+        s.m = Array(n);
+        s.v = Array(n);
+        s.t = 0;
+    }
+    const double scale = (s.clip_norm > 0 && norm > s.clip_norm) ? s.clip_norm / norm : 1.0;
+    ++s.t;
+    AdamUpdate u;
+    u.b1 = float(s.beta1);
+    u.b2 = float(s.beta2);
+    u.c1 = float(1 - std::pow(s.beta1, double(s.t)));
+    u.c2 = float(1 - std::pow(s.beta2, double(s.t)));
+    u.lr = float(s.lr);
+    u.eps = float(s.eps);
+    u.decay = float(s.lr * s.weight_decay);
+    u.sc = float(scale);
+    u.g = g;
+    u.m = s.m.data();
+    u.v = s.v.data();
+    u.w = w;
+    thrust::for_each(thrust::device, thrust::counting_iterator<std::size_t>(0),
+                     thrust::counting_iterator<std::size_t>(n), u);
+    return norm;
+}
+
+}  // namespace am::device
