@@ -7,6 +7,7 @@
 #   make demo       the 2-D end-to-end demo
 #   make bench      the benchmark workloads (BENCH_ARGS='--quick ...')
 #   make install    headers, libamflow.a/.so and amflow.pc under PREFIX (default /usr/local)
+#   make notebooks  run the notebooks cell by cell in clang-repl-19 (NB_UPDATE=1 stores their outputs)
 #   make deps       install the Debian packages (every target below depends on it)
 #
 # Overrides: NO_OMP=1 (no OpenMP), CUDA=1 (reserved for the Thrust/CUDA path: not written yet),
@@ -82,7 +83,7 @@ TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 PCH      := $(BUILD)/pch/pch.hpp.gch
 USE_PCH  := -include $(BUILD)/pch/pch.hpp -Winvalid-pch
 
-.PHONY: all lib test asan-test debug everything demo bench bench-compare data notebooks notebook-lib deps config clean
+.PHONY: all lib test asan-test debug everything demo bench bench-compare data notebooks notebook-lib notebook-deps deps config clean
 .DEFAULT_GOAL := all
 
 all: deps config $(BUILD)/amflow
@@ -142,22 +143,27 @@ notebook-lib: deps config $(BUILD)/libamflow.so
 $(BUILD)/libamflow.so: $(LIB_OBJ)
 	$(CXX) -shared $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
-# The notebooks, executed without xeus-cling (scripts/run_notebooks.py: the
-# cells become one C++ program; each cell's output must equal the stored one).
-# NB_UPDATE=1 stores this run's outputs instead (after editing a cell).
-# OMP_WAIT_POLICY=passive: idle OpenMP threads sleep instead of spinning, so a
-# notebook run next to other work on a small machine does not crawl.
-notebooks: deps config $(BUILD)/libamflow.a
-	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} python3 scripts/run_notebooks.py --build $(BUILD) --cxx '$(CXX)' \
-	  --cxxflags '-std=c++17 -O1 -w -Isrc $(filter -fopenmp -fsanitize=% -fno-sanitize-recover=%,$(CXXFLAGS))' \
-	  --ldlibs '$(LDLIBS)' $(if $(NB_UPDATE),--update)
+# The notebooks, executed cell by cell by clang-repl-19 (the interpreter of
+# xeus-cpp; scripts/run_notebooks.py) against libamflow.so: each cell's output
+# must match the stored one (text within the cell's stated tolerance, every
+# picture present). NB_UPDATE=1 stores this run's outputs, pictures included,
+# in the .ipynb files instead (after editing a cell).
+# OMP_NUM_THREADS=2 and OMP_WAIT_POLICY=passive unless set: idle OpenMP
+# threads sleep instead of spinning, so a notebook run next to other work on a
+# small machine does not crawl.
+notebook-deps:
+	@bash scripts/deps.sh clang-tools-19
+
+notebooks: deps notebook-deps config $(BUILD)/libamflow.so
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} \
+	  python3 scripts/run_notebooks.py --build $(BUILD) $(if $(NB_UPDATE),--update)
 
 # TEST_ARGS passes doctest options, e.g. make test TEST_ARGS='-tc="*adam*"'.
 # The doctest suite, then (release build, no TEST_ARGS) the repository's own
 # checks (scripts/check_repo.py: no path outside it, every Markdown link and
 # design-notes reference resolves, every source file names its section of
-# docs/design.md), the installed library (scripts/test_install.sh) and the
-# notebooks.
+# docs/design.md), the installed library (scripts/test_install.sh), the
+# notebook runner's own test (scripts/test_run_notebooks.py) and the notebooks.
 # OMP_WAIT_POLICY=passive (unless set): idle OpenMP threads sleep instead of
 # spinning, so the suite does not crawl when other jobs share the cores.
 test: deps config $(BUILD)/amflow-tests
@@ -165,6 +171,8 @@ test: deps config $(BUILD)/amflow-tests
 ifeq ($(MODE),release)
 	@$(if $(TEST_ARGS),true,python3 scripts/check_repo.py)
 	@$(if $(TEST_ARGS),true,bash scripts/test_install.sh $(BUILD))
+	@$(if $(TEST_ARGS),true,$(MAKE) --no-print-directory notebook-deps)
+	@$(if $(TEST_ARGS),true,python3 scripts/test_run_notebooks.py)
 	@$(if $(TEST_ARGS),true,$(MAKE) --no-print-directory notebooks)
 endif
 
