@@ -822,3 +822,25 @@ TEST_CASE("mixture: default ring, samples, log density, responsibilities, mode s
     CHECK(data::total_variation({0.5, 0.5}, {1.0, 0.0}) == 0.5);
     CHECK_THROWS_AS(data::total_variation({1.0}, {0.5, 0.5}), Error);
 }
+
+TEST_CASE("flow: evaluate_flow_matching_loss of the zero field is E|x1 - x0|^2 / d = mean(x1^2) + 1") {
+    // v = 0 (output layer zeroed): each draw's loss is mean_j (x1_j - x0_j)^2,
+    // whose expectation over x0 ~ N(0, I) is mean_j x1_j^2 + 1 whatever t is.
+    Rng rng(5);
+    nn::VelocityMLP<float> net(3, 16, 2, rng);
+    auto params = net.parameters();
+    params[params.size() - 2].value().fill(0.0f);
+    params[params.size() - 1].value().fill(0.0f);
+    const Mat<float> x1 = rng.normal<float>(400, 3) * 2.0f;
+    const double expected = double(xt::mean(x1 * x1)()) + 1.0;
+    const flow::CondOT path;
+    const flow::HeldOutLoss l = flow::evaluate_flow_matching_loss(net, path, x1, 20, 9);
+    CHECK(l.draws == 8000);
+    // 8000 draws of a mean of 3 chi-square-like terms: standard error ~ 0.03
+    CHECK(std::abs(l.mean - expected) < 0.1);
+    for (double q : l.by_time) CHECK(std::abs(q - expected) < 0.25);
+    // the same seed gives the same draws
+    CHECK(flow::evaluate_flow_matching_loss(net, path, x1, 20, 9).mean == l.mean);
+    CHECK_THROWS_WITH_AS(flow::evaluate_flow_matching_loss(net, path, rng.normal<float>(4, 2), 1, 1),
+                         doctest::Contains("expected data (n, 3)"), am::Error);
+}

@@ -48,6 +48,19 @@ void run_pretrain_images(const PretrainOptions& o) {
     save_image_flow(o.out, r, d, cfg, o.seed);
     std::printf("pretrain: final loss %.4f after %.1f s; checkpoint %s (the EMA weights)\n", r.final_loss, r.seconds,
                 o.out.c_str());
+    // Training loss (the last log entry, the training weights) against the
+    // loss of the saved (EMA) weights on the same number of training and
+    // held-out digits with the same noise: memorising or under-fitting.
+    const flow::CondOT path;
+    const Index n_eval = std::min<Index>(rows(d.test.images), 2000);
+    const flow::HeldOutLoss train_loss = flow::evaluate_flow_matching_loss(
+        r.ema, path, xt::view(d.train.images, xt::range(0, n_eval), xt::all()), 2, o.seed + 7);
+    const flow::HeldOutLoss test_loss = flow::evaluate_flow_matching_loss(
+        r.ema, path, xt::view(d.test.images, xt::range(0, n_eval), xt::all()), 2, o.seed + 7);
+    std::printf("pretrain: loss of the saved weights on %ld training / %ld held-out digits: %.4f / %.4f; "
+                "held-out by t quarter: %.3f %.3f %.3f %.3f\n",
+                long(n_eval), long(n_eval), train_loss.mean, test_loss.mean, test_loss.by_time[0], test_loss.by_time[1],
+                test_loss.by_time[2], test_loss.by_time[3]);
     if (!o.plot.empty()) {
         Rng prng(o.seed + 1);
         const flow::NetworkVelocity field(r.ema);

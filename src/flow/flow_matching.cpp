@@ -28,6 +28,51 @@ ag::Var<float> flow_matching_loss(const nn::VelocityMLP<float>& net, const Sched
     return ag::mean(ag::square(net.forward(ag::Var<float>(xt), ag::Var<float>(t)) - ag::Var<float>(target)));
 }
 
+HeldOutLoss evaluate_flow_matching_loss(const nn::VelocityMLP<float>& net, const Schedule& schedule,
+                                        const Mat<float>& x1, int repeats, std::uint64_t seed) {
+    AM_CHECK(repeats > 0 && rows(x1) > 0 && cols(x1) == net.dim(),
+             "evaluate_flow_matching_loss: expected data (n, " + std::to_string(net.dim()) +
+                 ") and repeats > 0, got " + shape_str(x1));
+    ag::NoGrad no_tape;
+    Rng rng(seed);
+    const Index n = rows(x1), d = cols(x1), chunk = 256;
+    double sum = 0, sum_q[4] = {0, 0, 0, 0};
+    Index count_q[4] = {0, 0, 0, 0};
+    for (int r = 0; r < repeats; ++r) {
+        for (Index i0 = 0; i0 < n; i0 += chunk) {
+            const Index B = std::min(chunk, n - i0);
+            const Mat<float> x1b = xt::view(x1, xt::range(i0, i0 + B), xt::all());
+            const Mat<float> x0 = rng.normal<float>(B, d);
+            const Mat<float> t = rng.uniform<float>(B, 1);
+            Mat<float> xt = Mat<float>::from_shape(x1b.shape()), target = Mat<float>::from_shape(x1b.shape());
+            for (Index i = 0; i < B; ++i) {
+                const double ti = t(i, 0);
+                const float a = float(schedule.alpha(ti)), b = float(schedule.beta(ti));
+                const float da = float(schedule.alpha_dot(ti)), db = float(schedule.beta_dot(ti));
+                for (Index j = 0; j < d; ++j) {
+                    xt(i, j) = a * x1b(i, j) + b * x0(i, j);
+                    target(i, j) = da * x1b(i, j) + db * x0(i, j);
+                }
+            }
+            const Mat<float> v = net.forward(ag::Var<float>(xt), ag::Var<float>(t)).value();
+            for (Index i = 0; i < B; ++i) {
+                double e = 0;
+                for (Index j = 0; j < d; ++j) e += double(v(i, j) - target(i, j)) * double(v(i, j) - target(i, j));
+                e /= double(d);
+                const int q = std::min(3, int(4 * t(i, 0)));
+                sum += e;
+                sum_q[q] += e;
+                ++count_q[q];
+            }
+        }
+    }
+    HeldOutLoss out;
+    out.draws = n * repeats;
+    out.mean = sum / double(out.draws);
+    for (int q = 0; q < 4; ++q) out.by_time[q] = count_q[q] ? sum_q[q] / double(count_q[q]) : 0.0;
+    return out;
+}
+
 FlowMatchingTrainer::FlowMatchingTrainer(nn::VelocityMLP<float>& net, const Schedule& schedule,
                                          std::function<Mat<float>(Index, Rng&)> data, Index batch,
                                          nn::AdamConfig adam)

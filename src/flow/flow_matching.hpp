@@ -19,6 +19,20 @@ namespace am::flow {
 ag::Var<float> flow_matching_loss(const nn::VelocityMLP<float>& net, const Schedule& schedule,
                                   const Mat<float>& x1, const Mat<float>& x0, const Mat<float>& t);
 
+// The flow-matching loss of `net` on fixed data, without a tape: every row of
+// x1 (n, d) is paired with `repeats` draws of noise x0 ~ N(0, I) and time
+// t ~ U(0, 1) from `seed`, so two networks are compared on the same draws.
+// With x1 the held-out split it says whether a model memorises (training loss
+// well below this) or under-fits (both high). by_time[q] is the mean over the
+// draws with t in [q/4, (q+1)/4): where in t the error sits.
+struct HeldOutLoss {
+    double mean = 0;
+    double by_time[4] = {0, 0, 0, 0};
+    Index draws = 0;
+};
+HeldOutLoss evaluate_flow_matching_loss(const nn::VelocityMLP<float>& net, const Schedule& schedule,
+                                        const Mat<float>& x1, int repeats, std::uint64_t seed);
+
 struct FlowMatchingConfig {
     long steps = 5000;
     Index batch = 1024;
