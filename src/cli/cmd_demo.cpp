@@ -112,7 +112,7 @@ void run_demo(const DemoOptions& o) {
         cfg.batch = o.batch;
         cfg.adam = nn::AdamConfig{o.lr};
         finetune::FineTuner tuner(*ft, reward, make_grid(run.schedule, "exact", o.K), cfg, o.seed + 30);
-        const auto summary = run_finetuning(tuner, o.iters, std::max<long>(1, o.iters / 5), "   " + run.method);
+        const auto summary = run_finetuning([&] { return tuner.iterate(); }, o.iters, std::max<long>(1, o.iters / 5), "   " + run.method);
         Rng erng(o.seed + 40);
         const Mat<float> x_ode = draw_samples(*ft, o.n_eval, 100, "ode", "exact", "heun", erng);
         const Mat<float> x_sde = draw_samples(*ft, o.n_eval, o.K, "memoryless", "exact", "heun", erng);

@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "data/csv.hpp"
+#include "device/trainer.hpp"
 #include "finetune/image_eval.hpp"
 
 namespace am::cli {
@@ -15,7 +16,7 @@ namespace am::cli {
 namespace {
 struct FineTuneOptions {
     std::string model, mixture, reward = "linear:1,0", method = "am", schedule = "memoryless", scheme = "exact";
-    std::string loss_steps = "all", out = "finetuned.ckpt", samples, plot;
+    std::string loss_steps = "all", out = "finetuned.ckpt", samples, plot, backend = "autograd";
     double lambda = 0.5, lr = 3e-4, clip = 0, weight_decay = 0, clip_norm = 0;
     int steps = 40, draft_k = 1;
     long iters = 600, report_every = 50;
@@ -82,15 +83,31 @@ void run_finetune(const FineTuneOptions& given) {
     cfg.clip = o.clip;
     cfg.draft_k = o.draft_k;
     cfg.adam = nn::AdamConfig{o.lr, 0.9, 0.999, 1e-8, o.weight_decay, o.clip_norm};
-    finetune::FineTuner tuner(*ft, *reward, make_grid(o.schedule, o.scheme, o.steps), cfg, o.seed + 1);
-    std::fprintf(stderr, "finetune: %s on the %s; reward %s, lambda %g, schedule %s (%s), K = %d, batch %ld\n",
+    const Backend backend = parse_backend(o.backend);
+    std::fprintf(stderr, "finetune: %s on the %s; reward %s, lambda %g, schedule %s (%s), K = %d, batch %ld, %s\n",
                  o.method.c_str(), base.describe().c_str(), reward->describe().c_str(), o.lambda,
-                 o.schedule.c_str(), o.scheme.c_str(), o.steps, long(o.batch));
-    const auto summary = run_finetuning(tuner, o.iters, o.report_every, "finetune");
+                 o.schedule.c_str(), o.scheme.c_str(), o.steps, long(o.batch), backend_name(backend).c_str());
+    FineTuneSummary summary;
+    if (backend == Backend::Thrust) {
+        // the Thrust engine: method am on a trainable copy of a network base
+        AM_CHECK(cfg.method == finetune::Method::AM,
+                 "--backend thrust runs --method am only; --method " + o.method + " needs --backend autograd");
+        auto* copy = dynamic_cast<finetune::CopyOfNetwork*>(ft.get());
+        AM_CHECK(base.network() && copy, "--backend thrust needs a network base (--model); an exact base "
+                                         "(--mixture) needs --backend autograd");
+        device::AMTrainer trainer(*base.network(), copy->net(), *reward, make_grid(o.schedule, o.scheme, o.steps),
+                                  cfg, o.seed + 1);
+        summary = run_finetuning([&] { return trainer.iterate(); }, o.iters, o.report_every, "finetune");
+        trainer.download(copy->net());
+    } else {
+        finetune::FineTuner tuner(*ft, *reward, make_grid(o.schedule, o.scheme, o.steps), cfg, o.seed + 1);
+        summary = run_finetuning([&] { return tuner.iterate(); }, o.iters, o.report_every, "finetune");
+    }
     save_finetuned(o.out, *ft, base);
-    std::printf("{\"method\": \"%s\", \"schedule\": \"%s\", \"seconds_per_iter\": %.4f, \"peak_rss_mb\": %.1f, "
-                "\"checkpoint\": \"%s\"}\n",
-                o.method.c_str(), o.schedule.c_str(), summary.seconds_per_iter, summary.peak_rss_mb, o.out.c_str());
+    std::printf("{\"method\": \"%s\", \"backend\": \"%s\", \"schedule\": \"%s\", \"seconds_per_iter\": %.4f, "
+                "\"peak_rss_mb\": %.1f, \"checkpoint\": \"%s\"}\n",
+                o.method.c_str(), o.backend.c_str(), o.schedule.c_str(), summary.seconds_per_iter, summary.peak_rss_mb,
+                o.out.c_str());
     if (auto* cr = dynamic_cast<const finetune::LoadedClassifierReward*>(reward.get())) {
         evaluate_image_model(o, base, *ft, *cr);
     } else if (!o.samples.empty() || base.mixture()) {
@@ -130,6 +147,8 @@ void register_finetune(CLI::App& app) {
     cmd->add_option("--width", o->width, "residual network width (exact bases)")->capture_default_str();
     cmd->add_option("--depth", o->depth, "residual network depth (exact bases)")->capture_default_str();
     cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
+    cmd->add_option("--backend", o->backend, "autograd | thrust (method am on a network base; README)")
+        ->capture_default_str();
     cmd->add_option("--report-every", o->report_every, "progress line every N iterations (0: none)")->capture_default_str();
     cmd->add_option("--eval-n", o->eval_n, "samples for the final evaluation (images: 1000)")->capture_default_str();
     cmd->add_option("--plot", o->plot, "images: PNG grid of 100 evaluation samples");

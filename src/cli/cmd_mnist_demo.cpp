@@ -164,7 +164,7 @@ void run_mnist_demo(const MnistDemoOptions& o) {
         std::fflush(stdout);
         Rng rng(o.seed + 1);
         nn::VelocityMLP<float> net(d.dim(), 1024, 3, rng);
-        const ImageFlowResult r = pretrain_image_flow(net, d, fc, rng);
+        const ImageFlowResult r = pretrain_image_flow(net, d, fc, rng, Backend::Autograd);
         save_image_flow(base_path, r, d, fc, o.seed + 1);
         std::printf("   final loss %.4f; checkpoint %s\n", r.final_loss, base_path.c_str());
     }
@@ -256,7 +256,7 @@ void run_mnist_demo(const MnistDemoOptions& o) {
         cfg.clip = o.clip;
         cfg.adam = nn::AdamConfig{run.lr};
         finetune::FineTuner tuner(*ft, reward, make_grid("memoryless", o.scheme, o.K), cfg, o.seed + 30);
-        const auto summary = run_finetuning(tuner, run.iters, std::max<long>(1, run.iters / 10), "   " + tag);
+        const auto summary = run_finetuning([&] { return tuner.iterate(); }, run.iters, std::max<long>(1, run.iters / 10), "   " + tag);
         proto.sec_per_iter = summary.seconds_per_iter;
         proto.peak_mb = summary.peak_rss_mb;
         proto.iters = run.iters;

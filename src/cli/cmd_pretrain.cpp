@@ -16,7 +16,7 @@ namespace am::cli {
 
 namespace {
 struct PretrainOptions {
-    std::string data = "ring", out = "model.ckpt", loss_log, plot;
+    std::string data = "ring", out = "model.ckpt", loss_log, plot, backend = "autograd";
     long steps = 5000;
     Index batch = 1024, width = 256, depth = 3;
     double lr = 1e-3, ema = 0.999, lr_final = 0.1;
@@ -44,7 +44,7 @@ void run_pretrain_images(const PretrainOptions& o) {
                          "VelocityMLP(%ld, %ld, %ld) with %zu parameters, %ld steps of %ld\n",
                  d.dir.c_str(), d.train.labels.size(), d.rows(), d.cols(), long(d.dim()), long(width), long(depth),
                  net.num_parameters(), cfg.steps, long(cfg.batch));
-    const ImageFlowResult r = pretrain_image_flow(net, d, cfg, rng);
+    const ImageFlowResult r = pretrain_image_flow(net, d, cfg, rng, parse_backend(o.backend));
     save_image_flow(o.out, r, d, cfg, o.seed);
     std::printf("pretrain: final loss %.4f after %.1f s; checkpoint %s (the EMA weights)\n", r.final_loss, r.seconds,
                 o.out.c_str());
@@ -71,6 +71,7 @@ void run_pretrain_images(const PretrainOptions& o) {
 }
 
 void run_pretrain(const PretrainOptions& o) {
+    const Backend backend = parse_backend(o.backend);
     if (data::is_image_data_spec(o.data)) return run_pretrain_images(o);
     require_positive(double(o.steps), "--steps");
     require_positive(double(o.batch), "--batch");
@@ -78,8 +79,9 @@ void run_pretrain(const PretrainOptions& o) {
     const data::Dataset2D dataset(o.data);
     Rng rng(o.seed);
     nn::VelocityMLP<float> net(2, o.width, o.depth, rng);
-    std::fprintf(stderr, "pretrain: %s, VelocityMLP(2, %ld, %ld) with %zu parameters, %ld steps of %ld\n",
-                 o.data.c_str(), long(o.width), long(o.depth), net.num_parameters(), o.steps, long(o.batch));
+    std::fprintf(stderr, "pretrain: %s, VelocityMLP(2, %ld, %ld) with %zu parameters, %ld steps of %ld, %s\n",
+                 o.data.c_str(), long(o.width), long(o.depth), net.num_parameters(), o.steps, long(o.batch),
+                 backend_name(backend).c_str());
     flow::FlowMatchingConfig cfg;
     cfg.steps = o.steps;
     cfg.batch = o.batch;
@@ -90,8 +92,8 @@ void run_pretrain(const PretrainOptions& o) {
     AM_CHECK(cfg.lr_final_fraction > 0 && cfg.lr_final_fraction <= 1, "--lr-final must be in (0, 1]");
     nn::VelocityMLP<float> ema = net.clone();
     const flow::CondOT path;
-    const auto log = flow::train_flow_matching(
-        net, path, [&](Index n, Rng& r) { return dataset.sample(n, r); }, cfg, rng, &ema);
+    const auto log = train_flow(
+        backend, net, path, [&](Index n, Rng& r) { return dataset.sample(n, r); }, cfg, rng, &ema);
     if (cfg.ema_decay > 0) net = std::move(ema);
 
     nn::Checkpoint ck = nn::to_checkpoint(net);
@@ -138,6 +140,7 @@ void register_pretrain(CLI::App& app) {
     cmd->add_option("--width", o->width, "hidden width H")->capture_default_str();
     cmd->add_option("--depth", o->depth, "hidden layers L")->capture_default_str();
     cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
+    cmd->add_option("--backend", o->backend, "autograd | thrust (the Thrust engine, README)")->capture_default_str();
     cmd->add_option("--out", o->out, "checkpoint to write")->capture_default_str();
     cmd->add_option("--loss-log", o->loss_log, "CSV of the loss every 100 steps");
     cmd->add_option("--plot", o->plot, "PNG: data next to samples of the trained model");

@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "data/csv.hpp"
+#include "device/trainer.hpp"
 #include "plot/plots.hpp"
 
 namespace am::cli {
@@ -14,7 +15,7 @@ namespace am::cli {
 namespace {
 struct SampleOptions {
     std::string model, mixture, schedule = "memoryless", scheme = "exact", ode_method = "heun";
-    std::string out = "samples.csv", plot, trajectories;
+    std::string out = "samples.csv", plot, trajectories, backend = "autograd";
     Index n = 2000;
     int steps = 100;
     std::uint64_t seed = 0;
@@ -27,8 +28,19 @@ void run_sample(const SampleOptions& o) {
     AM_CHECK(o.trajectories.empty() || lf.field().dim() == 2, "--trajectories: only for 2-D models");
     Rng rng(o.seed);
     std::vector<Mat<float>> traj;
-    const Mat<float> x = draw_samples(lf.field(), o.n, o.steps, o.schedule, o.scheme, o.ode_method, rng,
-                                      o.trajectories.empty() ? nullptr : &traj);
+    Mat<float> x;
+    if (parse_backend(o.backend) == Backend::Thrust) {
+        // the Thrust engine: a network on the step grid (the ODE as Euler steps), Philox noise
+        AM_CHECK(lf.network(), "--backend thrust samples a network (--model of pretrain or of a fine-tuned copy); "
+                               "this field needs --backend autograd");
+        AM_CHECK(o.schedule != "ode" || o.ode_method == "euler",
+                 "--backend thrust: the ODE runs as Euler steps; give --ode-method euler");
+        AM_CHECK(o.trajectories.empty(), "--trajectories needs --backend autograd");
+        x = device::sample(*lf.network(), make_grid(o.schedule, o.scheme, o.steps), o.n, o.seed);
+    } else {
+        x = draw_samples(lf.field(), o.n, o.steps, o.schedule, o.scheme, o.ode_method, rng,
+                         o.trajectories.empty() ? nullptr : &traj);
+    }
     data::write_samples_csv(o.out, x);
     std::printf("sample: %ld samples of the %s (%s, %d steps) -> %s\n", long(o.n), lf.describe().c_str(),
                 o.schedule.c_str(), o.steps, o.out.c_str());
@@ -64,6 +76,7 @@ void register_sample(CLI::App& app) {
     cmd->add_option("--scheme", o->scheme, "SDE discretisation: exact | paper | offset")->capture_default_str();
     cmd->add_option("--ode-method", o->ode_method, "ODE solver: euler | heun")->capture_default_str();
     cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
+    cmd->add_option("--backend", o->backend, "autograd | thrust (a network; README)")->capture_default_str();
     cmd->add_option("--out", o->out, "samples CSV to write")->capture_default_str();
     cmd->add_option("--plot", o->plot, "PNG scatter plot of the samples (images: a grid of the first 100)");
     cmd->add_option("--trajectories", o->trajectories, "PNG of the sampler's trajectories");

@@ -1,6 +1,8 @@
 // Design: docs/design.md#command-line
 #include "cli/common.hpp"
 
+#include "device/trainer.hpp"
+
 #include <sys/resource.h>
 
 #include <chrono>
@@ -69,7 +71,7 @@ flow::FlowMatchingConfig image_flow_config() {
 }
 
 ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::ImageData& d,
-                                    const flow::FlowMatchingConfig& cfg, Rng& rng) {
+                                    const flow::FlowMatchingConfig& cfg, Rng& rng, Backend backend) {
     require_positive(double(cfg.steps), "--steps");
     require_positive(double(cfg.batch), "--batch");
     require_positive(cfg.adam.lr, "--lr");
@@ -78,8 +80,9 @@ ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::Ima
                                        std::to_string(d.dim()) + "-D");
     ImageFlowResult res{net.clone()};
     const flow::CondOT path;
-    const flow::TrainLog log = flow::train_flow_matching(
-        net, path, [&](Index n, Rng& r) { return data::sample_rows(d.train.images, n, r); }, cfg, rng, &res.ema);
+    const flow::TrainLog log = train_flow(
+        backend, net, path, [&](Index n, Rng& r) { return data::sample_rows(d.train.images, n, r); }, cfg, rng,
+        &res.ema);
     if (cfg.ema_decay == 0) res.ema = net.clone();
     res.final_loss = log.final_loss();
     res.seconds = log.seconds;
@@ -189,14 +192,32 @@ std::unique_ptr<finetune::FineTunedModel> make_finetuned(const LoadedField& base
     return std::make_unique<finetune::ResidualNetwork>(base.field(), width, depth, rng);
 }
 
-FineTuneSummary run_finetuning(finetune::FineTuner& tuner, long iters, long report_every, const std::string& label) {
+Backend parse_backend(const std::string& name) {
+    if (name == "autograd") return Backend::Autograd;
+    if (name == "thrust") return Backend::Thrust;
+    throw Error("--backend '" + name + "': expected autograd or thrust");
+}
+
+std::string backend_name(Backend b) {
+    return b == Backend::Autograd ? "autograd" : std::string("thrust (") + device::device_system() + ")";
+}
+
+flow::TrainLog train_flow(Backend backend, nn::VelocityMLP<float>& net, const flow::Schedule& schedule,
+                          const std::function<Mat<float>(Index, Rng&)>& data, const flow::FlowMatchingConfig& cfg,
+                          Rng& rng, nn::VelocityMLP<float>* ema) {
+    if (backend == Backend::Thrust) return device::train_flow_matching(net, schedule, data, cfg, rng, ema);
+    return flow::train_flow_matching(net, schedule, data, cfg, rng, ema);
+}
+
+FineTuneSummary run_finetuning(const std::function<finetune::IterationStats()>& iterate, long iters,
+                               long report_every, const std::string& label) {
     AM_CHECK(iters > 0, "--iters must be positive");
     reset_peak_rss();
     FineTuneSummary s;
     double total = 0, reward_acc = 0;
     long acc_n = 0;
     for (long i = 1; i <= iters; ++i) {
-        s.last = tuner.iterate();
+        s.last = iterate();
         total += s.last.seconds;
         reward_acc += s.last.reward_mean;
         ++acc_n;

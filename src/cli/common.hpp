@@ -4,6 +4,7 @@
 // Design: docs/design.md#command-line
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,12 @@
 #include "nn/classifier.hpp"
 
 namespace am::cli {
+
+// The engine a subcommand runs on (--backend): the autograd reference, or the
+// Thrust engine (src/device/: OpenMP on the CPU, or CUDA in a CUDA=1 build).
+enum class Backend { Autograd, Thrust };
+Backend parse_backend(const std::string& name);  // "autograd" | "thrust", else a one-line am::Error
+std::string backend_name(Backend b);             // "autograd" | "thrust (omp)" | "thrust (cuda)"
 
 // The images a network was trained on (checkpoint metadata "data",
 // "image_rows", "image_cols"; pixels in model space [-1, 1], data/images.hpp).
@@ -66,7 +73,7 @@ struct ImageFlowResult {
     double final_loss = 0, seconds = 0;
 };
 ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::ImageData& d,
-                                    const flow::FlowMatchingConfig& cfg, Rng& rng);
+                                    const flow::FlowMatchingConfig& cfg, Rng& rng, Backend backend);
 // Its checkpoint: the EMA network with the image metadata and the settings.
 void save_image_flow(const std::string& path, const ImageFlowResult& r, const data::ImageData& d,
                      const flow::FlowMatchingConfig& cfg, std::uint64_t seed);
@@ -127,6 +134,11 @@ Mat<float> draw_samples(const flow::VelocityField& field, Index n, int K, const 
 std::unique_ptr<finetune::FineTunedModel> make_finetuned(const LoadedField& base, Index width, Index depth,
                                                          Rng& rng);
 
+// flow::train_flow_matching on the chosen engine (device::train_flow_matching for thrust).
+flow::TrainLog train_flow(Backend backend, nn::VelocityMLP<float>& net, const flow::Schedule& schedule,
+                          const std::function<Mat<float>(Index, Rng&)>& data, const flow::FlowMatchingConfig& cfg,
+                          Rng& rng, nn::VelocityMLP<float>* ema);
+
 // Runs `iters` iterations, printing a progress line every `report_every`
 // (0: never) to stderr. Returns the mean seconds per iteration.
 struct FineTuneSummary {
@@ -134,7 +146,9 @@ struct FineTuneSummary {
     double peak_rss_mb = 0;
     finetune::IterationStats last;
 };
-FineTuneSummary run_finetuning(finetune::FineTuner& tuner, long iters, long report_every, const std::string& label);
+// iterate() is one iteration of either engine (FineTuner::iterate, device::AMTrainer::iterate).
+FineTuneSummary run_finetuning(const std::function<finetune::IterationStats()>& iterate, long iters,
+                               long report_every, const std::string& label);
 
 // Saves a fine-tuned model so that `--model` loads it back (with the base's
 // mixture in its metadata when there is one).

@@ -24,7 +24,7 @@ void upload_parameters(const nn::VelocityMLP<float>& net, Array& params) {
     params.upload(host.data(), host.size());
 }
 
-void download_parameters(const Array& params, nn::VelocityMLP<float>& net) {
+void download_parameters(const Array& params, const nn::VelocityMLP<float>& net) {
     const MLPLayout m = layout_of(net);
     AM_CHECK(params.size() == m.size(), "thrust backend: " + std::to_string(params.size()) +
                                             " device parameters for a network of " + std::to_string(m.size()));

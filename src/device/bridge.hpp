@@ -19,7 +19,8 @@ MLPLayout layout_of(const nn::VelocityMLP<float>& net);
 // params (layout_of(net).size()) = W0, b0, W1, b1, ... of net, row-major.
 void upload_parameters(const nn::VelocityMLP<float>& net, Array& params);
 // The inverse: writes the values of params into net's leaves (same architecture).
-void download_parameters(const Array& params, nn::VelocityMLP<float>& net);
+// (net's parameters are shared leaves: a const network's values change too, as with nn::copy_parameters)
+void download_parameters(const Array& params, const nn::VelocityMLP<float>& net);
 
 // A matrix (rows, cols) as a device array of rows * cols floats, and back.
 void upload(const Mat<float>& a, Array& out);

@@ -176,4 +176,46 @@ struct AdamUpdate {
     }
 };
 
+// The flow-matching pair of row r = i / d, from per-row path coefficients
+// coef[r] = (alpha_t, beta_t, alpha_dot_t, beta_dot_t):
+//   xt[i] = alpha x1[i] + beta x0[i],   target[i] = alpha_dot x1[i] + beta_dot x0[i].
+// Reference twin: flow::flow_matching_loss.
+struct FMPair {
+    const float* x1;
+    const float* x0;
+    const float* coef;  // (B, 4)
+    int d;
+    float* xt;
+    float* target;
+    HOST_DEVICE void operator()(std::size_t i) const {
+        const float* c = coef + 4 * (i / std::size_t(d));
+        xt[i] = c[0] * x1[i] + c[1] * x0[i];
+        target[i] = c[2] * x1[i] + c[3] * x0[i];
+    }
+};
+
+// The flow-matching loss's terms and gradient, in place on v:
+//   sq[i] = (v[i] - target[i])^2,   v[i] <- dloss/dv = scale (v[i] - target[i]),  scale = 2 / (B d)
+// (loss = mean of sq). Reference twin: ag::mean(ag::square(v - target)) and its backward.
+struct FMResidual {
+    const float* target;
+    float scale;
+    float* v;
+    float* sq;
+    HOST_DEVICE void operator()(std::size_t i) const {
+        const float r = v[i] - target[i];
+        sq[i] = r * r;
+        v[i] = scale * r;
+    }
+};
+
+// The moving average of the weights: ema[i] += (1 - decay) (w[i] - ema[i]).
+// Reference twin: the EMA loop of flow::train_flow_matching.
+struct EMAUpdate {
+    float one_minus_decay;
+    const float* w;
+    float* ema;
+    HOST_DEVICE void operator()(std::size_t i) const { ema[i] += one_minus_decay * (w[i] - ema[i]); }
+};
+
 }  // namespace am::device

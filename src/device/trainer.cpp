@@ -16,11 +16,24 @@ std::vector<StepCoef> step_coefficients(const flow::StepGrid& grid) {
     return out;
 }
 
+namespace {
+AdamState adam_state(const nn::AdamConfig& c) {
+    AdamState s;
+    s.lr = c.lr;
+    s.beta1 = c.beta1;
+    s.beta2 = c.beta2;
+    s.eps = c.eps;
+    s.weight_decay = c.weight_decay;
+    s.clip_norm = c.clip_norm;
+    return s;
+}
+}  // namespace
+
 AMTrainer::AMTrainer(const nn::VelocityMLP<float>& base, const nn::VelocityMLP<float>& ft,
                      const finetune::Reward& reward, flow::StepGrid grid, finetune::FineTuneConfig cfg,
                      std::uint64_t seed)
     : m_(layout_of(base)), reward_(reward), grid_(std::move(grid)), coef_(step_coefficients(grid_)), cfg_(cfg),
-      seed_(seed), rng_(seed) {
+      seed_(seed), rng_(seed), adam_(adam_state(cfg.adam)) {
     require_device();
     AM_CHECK(cfg.method == finetune::Method::AM,
              "thrust backend: fine-tuning method '" + finetune::method_name(cfg.method) +
@@ -36,12 +49,6 @@ AMTrainer::AMTrainer(const nn::VelocityMLP<float>& base, const nn::VelocityMLP<f
     upload_parameters(base, base_);
     upload_parameters(ft, ft_);
     grad_.resize(m_.size());
-    adam_.lr = cfg.adam.lr;
-    adam_.beta1 = cfg.adam.beta1;
-    adam_.beta2 = cfg.adam.beta2;
-    adam_.eps = cfg.adam.eps;
-    adam_.weight_decay = cfg.adam.weight_decay;
-    adam_.clip_norm = cfg.adam.clip_norm;
 }
 
 finetune::IterationStats AMTrainer::iterate() {
@@ -73,6 +80,83 @@ finetune::IterationStats AMTrainer::iterate() {
     return st;
 }
 
-void AMTrainer::download(nn::VelocityMLP<float>& net) const { download_parameters(ft_, net); }
+void AMTrainer::download(const nn::VelocityMLP<float>& net) const { download_parameters(ft_, net); }
+
+FMTrainer::FMTrainer(const nn::VelocityMLP<float>& net, const flow::Schedule& schedule,
+                     std::function<Mat<float>(Index, Rng&)> data, Index batch, nn::AdamConfig adam)
+    : m_(layout_of(net)), schedule_(schedule), data_(std::move(data)), batch_(batch), adam_(adam_state(adam)) {
+    require_device();
+    AM_CHECK(batch > 0, "flow matching: the batch must be positive");
+    upload_parameters(net, params_);
+    grad_.resize(m_.size());
+}
+
+double FMTrainer::step(Rng& rng) {
+    const Mat<float> x1 = data_(batch_, rng);
+    AM_CHECK(rows(x1) == batch_ && cols(x1) == m_.d,
+             "flow matching: the data gave " + shape_str(x1) + ", expected (" + std::to_string(batch_) + ", " +
+                 std::to_string(m_.d) + ")");
+    const Mat<float> x0 = rng.normal<float>(batch_, m_.d);
+    const Mat<float> t = rng.uniform<float>(batch_, 1);
+    std::vector<float> coef(std::size_t(batch_) * 4);
+    for (Index i = 0; i < batch_; ++i) {  // as flow_matching_loss: the schedule in double, then float
+        const double ti = t(i, 0);
+        coef[4 * i] = float(schedule_.alpha(ti));
+        coef[4 * i + 1] = float(schedule_.beta(ti));
+        coef[4 * i + 2] = float(schedule_.alpha_dot(ti));
+        coef[4 * i + 3] = float(schedule_.beta_dot(ti));
+    }
+    upload(x1, buf_.x1);
+    upload(x0, buf_.x0);
+    upload(t, buf_.t);
+    buf_.coef.upload(coef.data(), coef.size());
+    const double loss = flow_matching_loss(m_, params_.data(), int(batch_), buf_, grad_.data());
+    AM_CHECK(std::isfinite(loss), "flow matching: the loss is NaN or infinite (the run diverged: "
+                                  "lower the learning rate)");
+    adam_step(adam_, params_.data(), grad_.data(), m_.size(), "Adam");
+    return loss;
+}
+
+void FMTrainer::download(const nn::VelocityMLP<float>& net) const { download_parameters(params_, net); }
+
+flow::TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const flow::Schedule& schedule,
+                                   const std::function<Mat<float>(Index, Rng&)>& data,
+                                   const flow::FlowMatchingConfig& cfg, Rng& rng, nn::VelocityMLP<float>* ema) {
+    AM_CHECK(cfg.ema_decay >= 0 && cfg.ema_decay < 1, "flow matching: the EMA decay must be in [0, 1)");
+    const bool keep_ema = ema && cfg.ema_decay > 0;
+    if (keep_ema) {
+        const MLPLayout a = layout_of(net), b = layout_of(*ema);
+        AM_CHECK(a.d == b.d && a.width == b.width && a.depth == b.depth,
+                 "flow matching: the EMA network is not shaped like the network");
+    }
+    FMTrainer trainer(net, schedule, data, cfg.batch, cfg.adam);
+    Array ema_params;
+    if (keep_ema) upload_parameters(*ema, ema_params);
+    flow::FlowMatchingLoop loop;
+    loop.step = [&trainer](Rng& r, double lr) {
+        trainer.optimizer().lr = lr;
+        return trainer.step(r);
+    };
+    if (keep_ema)
+        loop.ema = [&](float decay) {
+            ema_update(decay, trainer.parameters().data(), ema_params.data(), ema_params.size());
+        };
+    const flow::TrainLog log = flow::run_flow_matching(cfg, rng, loop);
+    trainer.download(net);
+    if (keep_ema) download_parameters(ema_params, *ema);
+    return log;
+}
+
+Mat<float> sample(const nn::VelocityMLP<float>& net, const flow::StepGrid& grid, Index n, std::uint64_t seed,
+                  Index batch) {
+    require_device();
+    AM_CHECK(n > 0, "sample: the number of samples must be positive");
+    const MLPLayout m = layout_of(net);
+    Array params, out;
+    upload_parameters(net, params);
+    FineTuneBuffers buf;
+    sample(m, params.data(), step_coefficients(grid), philox_key(seed, 0), int(n), int(batch), out, buf);
+    return download(out, n, m.d);
+}
 
 }  // namespace am::device

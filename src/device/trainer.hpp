@@ -16,9 +16,11 @@
 
 #include "device/array.hpp"
 #include "device/finetune.hpp"
+#include "device/flow.hpp"
 #include "device/mlp.hpp"
 #include "device/optim.hpp"
 #include "finetune/trainer.hpp"
+#include "flow/flow_matching.hpp"
 #include "flow/schedule.hpp"
 
 namespace am::device {
@@ -32,7 +34,7 @@ public:
               flow::StepGrid grid, finetune::FineTuneConfig cfg, std::uint64_t seed);
     finetune::IterationStats iterate();
     // The current fine-tuned weights into net (same architecture).
-    void download(nn::VelocityMLP<float>& net) const;
+    void download(const nn::VelocityMLP<float>& net) const;
     long iterations() const { return iteration_; }
 
 private:
@@ -49,6 +51,44 @@ private:
     FineTuneBuffers buf_;
     long iteration_ = 0;
 };
+
+// One flow-matching step at a time on the device: flow::FlowMatchingTrainer's
+// twin. The host draws the batch (data, noise and times: the same Rng calls as
+// the reference, so both engines see the same batches) and the path's
+// coefficients per row; the rest (the pairs X_t and targets, the network, the
+// loss, its gradient, Adam) runs on the device.
+class FMTrainer {
+public:
+    FMTrainer(const nn::VelocityMLP<float>& net, const flow::Schedule& schedule,
+              std::function<Mat<float>(Index, Rng&)> data, Index batch, nn::AdamConfig adam);
+    double step(Rng& rng);  // returns the batch's loss
+    AdamState& optimizer() { return adam_; }
+    Array& parameters() { return params_; }
+    // The current weights into net (same architecture).
+    void download(const nn::VelocityMLP<float>& net) const;
+
+private:
+    MLPLayout m_;
+    const flow::Schedule& schedule_;
+    std::function<Mat<float>(Index, Rng&)> data_;
+    Index batch_;
+    Array params_, grad_;
+    AdamState adam_;
+    FlowMatchingBuffers buf_;
+};
+
+// flow::train_flow_matching on the device: the same loop (flow::run_flow_matching)
+// over FMTrainer steps, the moving average of the weights kept on the device;
+// net (and ema, when given with cfg.ema_decay > 0) receive the weights at the end.
+flow::TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const flow::Schedule& schedule,
+                                   const std::function<Mat<float>(Index, Rng&)>& data,
+                                   const flow::FlowMatchingConfig& cfg, Rng& rng,
+                                   nn::VelocityMLP<float>* ema = nullptr);
+
+// Samples of a network on a step grid (flow::sample_sde's twin, noise from
+// Philox with key philox_key(seed, 0)), in batches of `batch` rows: (n, d).
+Mat<float> sample(const nn::VelocityMLP<float>& net, const flow::StepGrid& grid, Index n, std::uint64_t seed,
+                  Index batch = 4096);
 
 // The coefficients of a step grid as the device uses them (float, as the reference).
 std::vector<StepCoef> step_coefficients(const flow::StepGrid& grid);

@@ -113,6 +113,26 @@ TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Schedule& schedu
                      "flow matching: the EMA network is not shaped like the network");
     }
     FlowMatchingTrainer trainer(net, schedule, data, cfg.batch, cfg.adam);
+    FlowMatchingLoop loop;
+    loop.step = [&trainer](Rng& r, double lr) {
+        trainer.optimizer().config().lr = lr;
+        return trainer.step(r);
+    };
+    if (!ema_params.empty())
+        loop.ema = [&](float decay) {
+            for (std::size_t i = 0; i < params.size(); ++i) {
+                float* e = ema_params[i].value().data();
+                const float* p = params[i].value().data();
+                const std::size_t m = params[i].value().size();
+                for (std::size_t j = 0; j < m; ++j) e[j] += (1.0f - decay) * (p[j] - e[j]);
+            }
+        };
+    return run_flow_matching(cfg, rng, loop);
+}
+
+TrainLog run_flow_matching(const FlowMatchingConfig& cfg, Rng& rng, const FlowMatchingLoop& loop) {
+    AM_CHECK(cfg.steps > 0 && cfg.batch > 0 && cfg.log_every > 0,
+             "flow matching: steps, batch and log interval must be positive");
     TrainLog log;
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
@@ -125,17 +145,9 @@ TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Schedule& schedu
     for (long s = 1; s <= cfg.steps; ++s) {
         const double progress = cfg.steps > 1 ? double(s - 1) / double(cfg.steps - 1) : 0.0;
         const double f = cfg.lr_final_fraction;
-        trainer.optimizer().config().lr = cfg.adam.lr * (f + (1 - f) * 0.5 * (1 + std::cos(pi * progress)));
-        const double loss = trainer.step(rng);
-        if (!ema_params.empty()) {
-            const float decay = float(std::min(cfg.ema_decay, (1.0 + double(s)) / (10.0 + double(s))));
-            for (std::size_t i = 0; i < params.size(); ++i) {
-                float* e = ema_params[i].value().data();
-                const float* p = params[i].value().data();
-                const std::size_t m = params[i].value().size();
-                for (std::size_t j = 0; j < m; ++j) e[j] += (1.0f - decay) * (p[j] - e[j]);
-            }
-        }
+        const double lr = cfg.adam.lr * (f + (1 - f) * 0.5 * (1 + std::cos(pi * progress)));
+        const double loss = loop.step(rng, lr);
+        if (loop.ema) loop.ema(float(std::min(cfg.ema_decay, (1.0 + double(s)) / (10.0 + double(s)))));
         acc += loss;
         ++acc_n;
         if (s % cfg.log_every == 0 || s == cfg.steps) {
@@ -150,7 +162,7 @@ TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Schedule& schedu
             const double el = std::chrono::duration<double>(now - start).count();
             const double rate = double(s) / el;
             std::fprintf(stderr, "pretrain: step %ld/%ld  loss %.4f  lr %.2g  %.1f steps/s  %.0f s left\n", s,
-                         cfg.steps, log.loss.empty() ? loss : log.loss.back(), trainer.optimizer().config().lr,
+                         cfg.steps, log.loss.empty() ? loss : log.loss.back(), lr,
                          rate, double(cfg.steps - s) / rate);
             last_print = now;
         }

@@ -76,6 +76,17 @@ private:
     nn::Adam<float> adam_;
 };
 
+// The training loop of train_flow_matching, for either engine (the thrust
+// engine's twin is device::train_flow_matching): the cosine learning-rate
+// schedule, the EMA's warm-up, the loss log and the progress lines.
+// step(rng, lr) takes one optimisation step at learning rate lr and returns
+// its loss; ema(decay), when set, updates the moving average of the weights.
+struct FlowMatchingLoop {
+    std::function<double(Rng&, double lr)> step;
+    std::function<void(float decay)> ema;
+};
+TrainLog run_flow_matching(const FlowMatchingConfig& cfg, Rng& rng, const FlowMatchingLoop& loop);
+
 // Trains net on batches from `data` (n, rng) -> (n, d), x0 ~ N(0, I), t ~ U(0, 1).
 // With `ema` (a network of net's shape, usually net.clone()) and
 // cfg.ema_decay > 0, ema holds the moving average of net's weights afterwards.
