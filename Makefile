@@ -72,6 +72,9 @@ OPENBLAS_OMP_DIR := /usr/lib/$(MULTIARCH)/openblas-openmp
 OPENBLAS_OMP = $(and $(filter yes,$(OMP_FOUND)),$(wildcard $(OPENBLAS_OMP_DIR)/libopenblas.so))
 BLAS_FOUND   = $(if $(OPENBLAS_OMP),OpenBLAS (OpenMP build),OpenBLAS)
 LDLIBS      += $(if $(OPENBLAS_OMP),-L$(OPENBLAS_OMP_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_OMP_DIR)) -lopenblas
+# third_party/lib (make vendor): OpenBLAS and zlib for a machine without them
+VENDOR_LIB := $(if $(wildcard third_party/lib),-L$(CURDIR)/third_party/lib -Wl$(comma)-rpath$(comma)$(CURDIR)/third_party/lib)
+LDLIBS      := $(VENDOR_LIB) $(LDLIBS)
 
 # The Thrust engine (src/device/*.cu, docs/design.md#the-thrust-engine): compiled
 # by g++ as C++ against Thrust's OpenMP backend (its serial one under NO_OMP=1),
@@ -117,8 +120,11 @@ all: deps config $(BUILD)/amflow
 config:
 	@echo "config: MODE=$(MODE) BUILD=$(BUILD) CXX=$(CXX) OpenMP=$(OMP_FOUND) BLAS=$(BLAS_FOUND) Thrust=$(THRUST_SYSTEM) CUDA=$(CUDA_FOUND)"
 
+# With third_party/ (make vendor) the build takes its dependencies from there
+# and installs nothing (the GPU machine, README).
 deps:
-	@bash scripts/deps.sh
+	@if [ -d third_party/include ]; then echo "deps: using third_party/ (make vendor); no packages installed"; \
+	 else bash scripts/deps.sh; fi
 
 lib: $(BUILD)/libamflow.a
 
@@ -243,6 +249,26 @@ clean:
 # pretraining, fine-tuning toward a digit, PNG grids and the table, all in
 # out-mnist/. Builds with every core first. MNIST_ARGS passes options to
 # `amflow mnist-demo`, e.g. make mnist-demo MNIST_ARGS='--digit 7 --iters 100'.
+# third_party/ (git-ignored): what a build needs and a bare machine lacks, for
+# a machine where nothing can be installed (the GPU machine: README, "Two
+# engines"). The header-only libraries (xtensor, xtl, xtensor-blas, doctest,
+# CLI11, nlohmann-json, stb), the cblas and zlib headers, and the shared
+# libraries the programs link: OpenBLAS (its OpenMP build) with the libraries it
+# needs, and zlib. nvcc brings its own Thrust: Debian's is not copied.
+VENDOR_INCLUDES := xtensor xtl xtensor-blas doctest CLI nlohmann stb zlib.h zconf.h
+.PHONY: vendor
+vendor: deps
+	rm -rf third_party
+	mkdir -p third_party/include third_party/lib
+	for h in $(VENDOR_INCLUDES); do cp -rL /usr/include/$$h third_party/include/ || exit 1; done
+	cp -L /usr/include/$(MULTIARCH)/cblas.h /usr/include/$(MULTIARCH)/openblas_config.h third_party/include/
+	cp -L $(OPENBLAS_OMP_DIR)/libopenblas.so.0 third_party/lib/
+	ln -s libopenblas.so.0 third_party/lib/libopenblas.so
+	for l in $$(ldd $(OPENBLAS_OMP_DIR)/libopenblas.so.0 | grep -oE '/[^ ]*lib(gfortran|quadmath)[^ ]*'); do \
+	  cp -L $$l third_party/lib/ || exit 1; done
+	cp -L /lib/$(MULTIARCH)/libz.so.1 third_party/lib/ && ln -s libz.so.1 third_party/lib/libz.so
+	@echo "vendor: third_party/ holds $$(du -sh third_party | cut -f1): headers of $(VENDOR_INCLUDES) cblas.h; $$(ls third_party/lib | tr '\n' ' ')"
+
 .PHONY: mnist-demo
 mnist-demo: deps
 	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) config $(BUILD)/amflow $(BUILD)/convert_mnist

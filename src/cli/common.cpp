@@ -194,7 +194,10 @@ std::unique_ptr<finetune::FineTunedModel> make_finetuned(const LoadedField& base
 
 Backend parse_backend(const std::string& name) {
     if (name == "autograd") return Backend::Autograd;
-    if (name == "thrust") return Backend::Thrust;
+    if (name == "thrust") {
+        device::require_device();  // a CUDA build without a GPU: one line, before any work
+        return Backend::Thrust;
+    }
     throw Error("--backend '" + name + "': expected autograd or thrust");
 }
 

@@ -29,7 +29,8 @@ namespace am::cli {
 // The engine a subcommand runs on (--backend): the autograd reference, or the
 // Thrust engine (src/device/: OpenMP on the CPU, or CUDA in a CUDA=1 build).
 enum class Backend { Autograd, Thrust };
-Backend parse_backend(const std::string& name);  // "autograd" | "thrust", else a one-line am::Error
+// "autograd" | "thrust", else a one-line am::Error (also for thrust in a CUDA build without a GPU).
+Backend parse_backend(const std::string& name);
 std::string backend_name(Backend b);             // "autograd" | "thrust (omp)" | "thrust (cuda)"
 
 // The images a network was trained on (checkpoint metadata "data",
