@@ -493,7 +493,10 @@ def main():
     p.add_argument("--build", default="build", help="folder holding libamflow.so; work files go under it")
     p.add_argument("--update", action="store_true", help="store this run's outputs in the notebooks")
     p.add_argument("--repl", default="clang-repl-19")
-    p.add_argument("--repl-flags", default="-O1", help="more compiler flags for the interpreter (each gets -Xcc=)")
+    # No -O: at -O1 clang-repl-19 skipped the body of a top-level `for (...; i < v.size(); ...)`
+    # over a global's vector without a word and crashed at exit; at -O0 (xeus-cpp's default)
+    # it ran. The heavy work of the notebooks is in the compiled library anyway.
+    p.add_argument("--repl-flags", default="", help="more compiler flags for the interpreter (each gets -Xcc=)")
     p.add_argument("--cell-timeout", type=float, default=300, help="seconds one input may take")
     a = p.parse_args()
     paths = a.notebooks or sorted(glob.glob("notebooks/*.ipynb"))

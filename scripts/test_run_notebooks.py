@@ -79,7 +79,7 @@ def main():
             path = os.path.join(tmp, name)
             with open(path, "w") as f:
                 json.dump(nb, f, indent=1)
-            cmd = [sys.executable, RUNNER, "--build", build, "--repl", a.repl, "--repl-flags=-O0",
+            cmd = [sys.executable, RUNNER, "--build", build, "--repl", a.repl, 
                    "--cell-timeout", "60", path] + (["--update"] if update else [])
             r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
             with open(path) as f:
