@@ -1,0 +1,198 @@
+// The family of closed-form problems (finetune/family.hpp): the generator's
+// ranges, determinism and files, and every generated case's exact tilt
+// against a Monte Carlo reweighting of base samples by exp(lambda r).
+// Design: docs/design.md#a-family-of-closed-form-problems
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "data/mixture_json.hpp"
+#include "finetune/family.hpp"
+#include "finetune/tilt.hpp"
+#include "test_support.hpp"
+
+using namespace am;
+using namespace am::finetune;
+using namespace am::testing;
+
+namespace {
+
+// The largest |estimate - exact| / standard error over the statistics that the
+// importance weights exp(lambda r(x)) of N labelled base samples estimate:
+// the target's component weights, the means of the components holding >= 2%
+// of it, and E_target[r]. Self-normalised estimates; delta-method errors.
+struct Reweighting {
+    double max_z = 0, ess = 0;
+};
+Reweighting reweighting_z(const data::GaussianMixture& base, const Reward& reward, double lambda,
+                          const data::GaussianMixture& target, Index N, std::uint64_t seed) {
+    Rng rng(seed);
+    std::vector<int> label;
+    const Mat<float> x = base.sample(N, rng, &label);
+    const Mat<float> r = reward.value(x);
+    double lmax = -INFINITY;
+    for (Index i = 0; i < N; ++i) lmax = std::max(lmax, lambda * r(i, 0));
+    std::vector<double> w(static_cast<std::size_t>(N));
+    double sw = 0, sw2 = 0;
+    for (Index i = 0; i < N; ++i) {
+        w[i] = std::exp(lambda * r(i, 0) - lmax);
+        sw += w[i];
+        sw2 += w[i] * w[i];
+    }
+    Reweighting out;
+    out.ess = sw * sw / sw2;
+    auto z_of = [&](double est, double se, double exact) {
+        out.max_z = std::max(out.max_z, std::abs(est - exact) / std::max(se, 1e-12));
+    };
+    // E_target r (float rewards: a 1e-5 floor on the error)
+    double er = 0;
+    for (Index i = 0; i < N; ++i) er += w[i] * r(i, 0) / sw;
+    double ver = 0;
+    for (Index i = 0; i < N; ++i) ver += w[i] * w[i] * (r(i, 0) - er) * (r(i, 0) - er);
+    z_of(er, std::sqrt(ver) / sw + 1e-5, expected_reward(target, reward));
+    for (Index k = 0; k < base.size(); ++k) {
+        double sk = 0;
+        for (Index i = 0; i < N; ++i) sk += label[i] == k ? w[i] : 0;
+        const double p = sk / sw;
+        double vp = 0;
+        for (Index i = 0; i < N; ++i) vp += w[i] * w[i] * ((label[i] == k) - p) * ((label[i] == k) - p);
+        z_of(p, std::sqrt(vp) / sw, target.weights[k]);
+        if (target.weights[k] < 0.02) continue;
+        for (Index a = 0; a < 2; ++a) {
+            double m = 0;
+            for (Index i = 0; i < N; ++i) m += label[i] == k ? w[i] * x(i, a) / sk : 0;
+            double vm = 0;
+            for (Index i = 0; i < N; ++i) vm += label[i] == k ? w[i] * w[i] * (x(i, a) - m) * (x(i, a) - m) : 0;
+            z_of(m, std::sqrt(vm) / sk + 1e-5, target.means(k, a));
+        }
+    }
+    return out;
+}
+
+// The square roots of the eigenvalues of a 2x2 covariance.
+std::pair<double, double> axis_stds(const Mat<double>& S) {
+    const double m = 0.5 * (S(0, 0) + S(1, 1)), d = std::hypot(0.5 * (S(0, 0) - S(1, 1)), S(0, 1));
+    return {std::sqrt(m - d), std::sqrt(m + d)};
+}
+
+}  // namespace
+
+TEST_CASE("family: generated cases keep to the family's ranges and are deterministic") {
+    const FamilyRanges R;
+    int linear = 0, quadratic = 0, anisotropic = 0, off_origin = 0;
+    double largest_ratio = 0;
+    for (const auto& c : family(1, 40)) {
+        INFO(c.name << " " << c.reward << " lambda " << c.lambda);
+        const auto& m = c.mixture;
+        CHECK(m.dim() == 2);
+        CHECK(m.size() >= R.min_modes);
+        CHECK(m.size() <= R.max_modes);
+        const auto [wmin, wmax] = std::minmax_element(m.weights.begin(), m.weights.end());
+        CHECK(*wmax / *wmin <= R.max_weight_ratio + 1e-9);
+        largest_ratio = std::max(largest_ratio, *wmax / *wmin);
+        bool aniso = false;
+        double cx = 0, cy = 0;
+        for (Index k = 0; k < m.size(); ++k) {
+            const auto [s1, s2] = axis_stds(m.covs[k]);
+            CHECK(s1 >= R.min_std - 1e-3);
+            CHECK(s2 <= R.max_std + 1e-3);
+            aniso = aniso || s2 - s1 > 1e-3;
+            cx += m.means(k, 0) / double(m.size());
+            cy += m.means(k, 1) / double(m.size());
+        }
+        anisotropic += aniso;
+        off_origin += std::hypot(cx, cy) > 0.5;
+        CHECK(c.lambda >= R.min_lambda);
+        CHECK(c.lambda <= R.max_lambda);
+        const auto reward = c.make_reward();
+        if (auto* lin = dynamic_cast<const LinearReward*>(reward.get())) {
+            ++linear;
+            const double norm = std::hypot(lin->c()[0], lin->c()[1]);
+            CHECK(norm >= R.min_linear_norm - 2e-3);
+            CHECK(norm <= R.max_linear_norm + 2e-3);
+        } else {
+            auto* q = dynamic_cast<const QuadraticReward*>(reward.get());
+            REQUIRE(q != nullptr);
+            ++quadratic;
+            CHECK(q->tau() >= R.min_tau - 1e-6);
+            CHECK(q->tau() <= R.max_tau + 1e-6);
+        }
+        // the acceptance rules: doing nothing scores badly, the target keeps
+        // more than one mode, the mean reward is away from 0
+        const auto t = c.target();
+        CHECK(base_to_target_tv(c) >= R.min_base_tv);
+        CHECK(*std::max_element(t.weights.begin(), t.weights.end()) <= R.max_target_weight);
+        CHECK(std::abs(expected_reward(t, *reward)) >= R.min_abs_reward);
+    }
+    MESSAGE("40 cases: " << linear << " linear, " << quadratic << " quadratic rewards, " << anisotropic
+                         << " with anisotropic modes, " << off_origin << " centred off the origin, largest weight ratio "
+                         << largest_ratio);
+    CHECK(linear >= 10);
+    CHECK(quadratic >= 10);
+    CHECK(anisotropic >= 10);
+    CHECK(off_origin >= 10);
+    CHECK(largest_ratio > 3);
+    // the same seed and index give the same case, another seed another one
+    const auto a = family_case(7, 3), b = family_case(7, 3), other = family_case(8, 3);
+    CHECK(data::mixture_to_json(a.mixture) == data::mixture_to_json(b.mixture));
+    CHECK(a.reward == b.reward);
+    CHECK(a.lambda == b.lambda);
+    CHECK(data::mixture_to_json(a.mixture) != data::mixture_to_json(other.mixture));
+}
+
+TEST_CASE("family: every case's exact tilt equals the Monte Carlo reweighting of base samples") {
+    // 200,000 base samples per case, weights exp(lambda r): the tilted weights,
+    // means and mean reward agree with the closed form within 5 standard
+    // errors; the closed form at 1.25 lambda is rejected on every case.
+    for (const auto& c : family(11, 12)) {
+        const auto reward = c.make_reward();
+        const auto exact = c.target();
+        const auto right = reweighting_z(c.mixture, *reward, c.lambda, exact, 200000, 5);
+        const auto wrong =
+            reweighting_z(c.mixture, *reward, c.lambda, exact_tilt(c.mixture, *reward, 1.25 * c.lambda), 200000, 5);
+        MESSAGE(c.name << " (" << c.mixture.size() << " modes, " << c.reward << ", lambda " << c.lambda
+                       << "): max z " << right.max_z << ", at 1.25 lambda " << wrong.max_z << ", ESS " << right.ess);
+        CHECK(right.ess > 2000);
+        CHECK(right.max_z < 5);
+        CHECK(wrong.max_z > 8);
+    }
+}
+
+TEST_CASE("family: cases saved as mixture + case JSON load back; bad case files are one-line errors") {
+    TempDir dir;
+    for (const auto& c : {family_case(3, 0), ring_case()}) {
+        const std::string path = save_case(dir.path.string(), c);
+        const FamilyCase back = load_case(path);
+        CHECK(back.name == c.name);
+        CHECK(data::mixture_to_json(back.mixture) == data::mixture_to_json(c.mixture));
+        CHECK(back.reward == c.reward);
+        CHECK(back.lambda == c.lambda);
+        CHECK(back.index == c.index);
+        CHECK(back.family_seed == c.family_seed);
+        // the mixture file is the --mixture the ordinary commands read
+        CHECK(data::mixture_to_json(data::load_mixture_json(dir / (c.name + ".json"))) ==
+              data::mixture_to_json(c.mixture));
+    }
+    const std::string bad = dir / "bad.case.json";
+    write_text(bad, R"({"name": "x", "mixture": "ring.json", "reward": "linear:1,0", "lambda": 0.5, "lamda": 1})");
+    check_error([&] { load_case(bad); }, {bad, "lamda"});
+    write_text(bad, R"({"name": "x", "mixture": "ring.json", "reward": "linear:1,0"})");
+    check_error([&] { load_case(bad); }, {bad, "lambda"});
+    write_text(bad, R"({"name": "x", "mixture": "ring.json", "reward": "linear:1", "lambda": 0.5})");
+    check_error([&] { load_case(bad); }, {bad, "reward"});
+    write_text(bad, R"({"name": "x", "mixture": "nowhere.json", "reward": "linear:1,0", "lambda": 0.5})");
+    check_error([&] { load_case(bad); }, {"nowhere.json"});
+}
+
+TEST_CASE("family: amflow family writes the cases and prints their finetune flags") {
+    TempDir dir;
+    const CliResult r = amflow({"family", "--seed", "1", "--count", "2", "--out", dir.path.string(), "--ring"});
+    CHECK(r.status == 0);
+    CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 3);
+    CHECK(r.out.find("amflow finetune --mixture " + (dir / "family-1-01.json")) != std::string::npos);
+    const FamilyCase back = load_case(dir / "family-1-01.case.json");
+    CHECK(data::mixture_to_json(back.mixture) == data::mixture_to_json(family_case(1, 1).mixture));
+    CHECK(load_case(dir / "ring.case.json").reward == "linear:1,0");
+    check_one_line_error({"family", "--count", "0", "--out", dir.path.string()}, "--count");
+    check_one_line_error({"family", "--first", "-1", "--out", dir.path.string()}, "--first");
+}
