@@ -36,7 +36,9 @@ cxx=${CXX:-g++}
 # shellcheck disable=SC2046
 "$cxx" -O1 "$tmp/example.cpp" -o "$tmp/example" $(pkg-config --cflags --libs amflow) ||
     fail "the README's example does not compile and link against the installed library"
-ldd "$tmp/example" | grep -q "$prefix/lib/libamflow.so" || fail "the example is not linked to $prefix/lib/libamflow.so"
+# (ldd into a file: `ldd | grep -q` under pipefail fails when grep exits first and ldd gets SIGPIPE)
+ldd "$tmp/example" > "$tmp/ldd.txt" || fail "ldd cannot read the example"
+grep -q "$prefix/lib/libamflow.so" "$tmp/ldd.txt" || fail "the example is not linked to $prefix/lib/libamflow.so"
 got=$("$tmp/example") || fail "the example exits with an error"
 [ "$got" = "$expected" ] || fail "the example printed '$got', the README says '$expected'"
 # static: the archive instead of the shared library
