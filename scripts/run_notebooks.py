@@ -39,8 +39,9 @@ decimal. Picture bytes are not compared (they move with those bits too).
   python3 scripts/run_notebooks.py [--build build] [--update] [NOTEBOOK ...]
 
 --update writes this run's outputs into the notebooks (after editing a cell).
-Each cell's seconds are printed. The interpreter runs with OMP_NUM_THREADS=2
-and OMP_WAIT_POLICY=passive unless they are set. Exit status 0 when every
+Each cell's seconds are printed. The interpreter runs with OMP_NUM_THREADS=1
+(the thread count the stored outputs were made with) and
+OMP_WAIT_POLICY=passive unless they are set. Exit status 0 when every
 notebook ran (and, in check mode, matched).
 """
 import argparse
@@ -428,7 +429,7 @@ def run(path, a):
     cmd = [a.repl, "-Xcc=-std=c++17", "-Xcc=-I" + os.path.join(work, "include")]
     cmd += ["-Xcc=-I" + d for d in include_dirs] + ["-Xcc=" + f for f in a.repl_flags.split()]
     env = dict(os.environ)
-    env.setdefault("OMP_NUM_THREADS", "2")
+    env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("OMP_WAIT_POLICY", "passive")
     try:
         repl = Repl(cmd, work, env)
