@@ -116,9 +116,12 @@ void run_demo(const DemoOptions& o) {
         Rng erng(o.seed + 40);
         const Mat<float> x_ode = draw_samples(*ft, o.n_eval, 100, "ode", "exact", "heun", erng);
         const Mat<float> x_sde = draw_samples(*ft, o.n_eval, o.K, "memoryless", "exact", "heun", erng);
-        for (const auto& [name, x] : {std::pair<std::string, const Mat<float>&>{"ODE", x_ode}, {"memoryless", x_sde}})
+        for (const auto& [name, x] : {std::pair<std::string, const Mat<float>&>{"ODE", x_ode}, {"memoryless", x_sde}}) {
             table.push_back({run.method, run.schedule, name, finetune::evaluate(x, target, &reward),
                              finetune::evaluate(x, target_net, &reward), summary.seconds_per_iter, summary.peak_rss_mb});
+            table.back().ev.check_finite();  // the table never shows nan
+            table.back().ev_net.check_finite();
+        }
         panels.push_back({run.method + ", " + run.schedule, layer(x_sde, plot::colors::blue)});
     }
     print_table(table);

@@ -9,6 +9,7 @@
 #include "cli/common.hpp"
 #include "data/csv.hpp"
 #include "device/trainer.hpp"
+#include "data/file_io.hpp"
 #include "finetune/image_eval.hpp"
 
 namespace am::cli {
@@ -25,14 +26,11 @@ struct FineTuneOptions {
     CLI::App* cmd = nullptr;
 };
 
-// The classifier's figures for samples of a fine-tuned image model (and the
-// real digits of the class, when the base's data folder is there).
-void evaluate_image_model(const FineTuneOptions& o, const LoadedField& base, const finetune::FineTunedModel& ft,
+// The classifier's figures for samples x of a fine-tuned image model (and
+// the real digits of the class, when the base's data folder is there).
+void evaluate_image_model(const FineTuneOptions& o, const LoadedField& base, const Mat<float>& x,
                           const finetune::LoadedClassifierReward& reward) {
-    const Index n = o.cmd && o.cmd->count("--eval-n") ? o.eval_n : 1000;
-    Rng erng(o.seed + 2);
-    const Mat<float> x = draw_samples(ft, n, o.steps, "memoryless", o.scheme, "heun", erng);
-    if (!o.samples.empty()) data::write_samples_csv(o.samples, x);
+    const Index n = rows(x);
     Mat<float> real;
     bool have_real = false;
     if (base.image() && data::is_image_data_spec(base.image()->data)) {
@@ -55,6 +53,10 @@ void evaluate_image_model(const FineTuneOptions& o, const LoadedField& base, con
 }
 
 void run_finetune(const FineTuneOptions& given) {
+    // the output files are checked before any work, so that a typo does not cost a run
+    data::check_writable_path(given.out, "--out");
+    if (!given.samples.empty()) data::check_writable_path(given.samples, "--samples");
+    if (!given.plot.empty()) data::check_writable_path(given.plot, "--plot");
     const LoadedField base = LoadedField::from_options(given.model, given.mixture);
     // images (MNIST): the settings of notes/mnist.md unless given:
     // --batch 64 --lr 2e-4 (bptt: 5e-5) --iters 400 --lambda 1
@@ -103,23 +105,31 @@ void run_finetune(const FineTuneOptions& given) {
         finetune::FineTuner tuner(*ft, *reward, make_grid(o.schedule, o.scheme, o.steps), cfg, o.seed + 1);
         summary = run_finetuning([&] { return tuner.iterate(); }, o.iters, o.report_every, "finetune");
     }
-    save_finetuned(o.out, *ft, base);
+
+    // The outputs appear together at the end (data::StagedFiles): --out may
+    // be the --model this run read, and is replaced only once the samples
+    // are written too.
+    data::StagedFiles files;
+    files.add(o.out, nn::checkpoint_bytes(finetuned_checkpoint(*ft, base), o.out));
+    // evaluation: memoryless SDE samples of the fine-tuned model
+    const auto* classifier = dynamic_cast<const finetune::LoadedClassifierReward*>(reward.get());
+    Mat<float> x;
+    if (classifier || !o.samples.empty() || base.mixture()) {
+        const Index n = classifier && !(o.cmd && o.cmd->count("--eval-n")) ? 1000 : o.eval_n;
+        Rng erng(o.seed + 2);
+        x = draw_samples(*ft, n, o.steps, "memoryless", o.scheme, "heun", erng);
+        if (!o.samples.empty()) files.add(o.samples, data::samples_csv(x, o.samples));
+    }
+    std::string evaluation;
+    if (!classifier && base.mixture())
+        evaluation = finetune::evaluate(x, finetune::exact_tilt(*base.mixture(), *reward, o.lambda), reward.get()).to_json();
+    files.commit();
     std::printf("{\"method\": \"%s\", \"backend\": \"%s\", \"schedule\": \"%s\", \"seconds_per_iter\": %.4f, "
                 "\"peak_rss_mb\": %.1f, \"checkpoint\": \"%s\"}\n",
                 o.method.c_str(), o.backend.c_str(), o.schedule.c_str(), summary.seconds_per_iter, summary.peak_rss_mb,
                 o.out.c_str());
-    if (auto* cr = dynamic_cast<const finetune::LoadedClassifierReward*>(reward.get())) {
-        evaluate_image_model(o, base, *ft, *cr);
-    } else if (!o.samples.empty() || base.mixture()) {
-        // evaluation: memoryless SDE samples of the fine-tuned model
-        Rng erng(o.seed + 2);
-        const Mat<float> x = draw_samples(*ft, o.eval_n, o.steps, "memoryless", o.scheme, "heun", erng);
-        if (!o.samples.empty()) data::write_samples_csv(o.samples, x);
-        if (base.mixture()) {
-            const auto target = finetune::exact_tilt(*base.mixture(), *reward, o.lambda);
-            std::printf("%s\n", finetune::evaluate(x, target, reward.get()).to_json().c_str());
-        }
-    }
+    if (classifier) evaluate_image_model(o, base, x, *classifier);
+    if (!evaluation.empty()) std::printf("%s\n", evaluation.c_str());
 }
 }  // namespace
 

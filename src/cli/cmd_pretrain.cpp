@@ -3,10 +3,11 @@
 // VelocityMLP(784, 1024, 3), with its own defaults, see register_pretrain).
 // Design: docs/design.md#command-line
 #include <cstdio>
-#include <fstream>
+#include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "data/file_io.hpp"
 #include "data/mixture_json.hpp"
 #include "data/toy2d.hpp"
 #include "flow/flow_matching.hpp"
@@ -71,6 +72,10 @@ void run_pretrain_images(const PretrainOptions& o) {
 }
 
 void run_pretrain(const PretrainOptions& o) {
+    // the output files are checked before any work, so that a typo does not cost a run
+    data::check_writable_path(o.out, "--out");
+    if (!o.loss_log.empty()) data::check_writable_path(o.loss_log, "--loss-log");
+    if (!o.plot.empty()) data::check_writable_path(o.plot, "--plot");
     const Backend backend = parse_backend(o.backend);
     if (data::is_image_data_spec(o.data)) return run_pretrain_images(o);
     require_positive(double(o.steps), "--steps");
@@ -105,10 +110,10 @@ void run_pretrain(const PretrainOptions& o) {
     std::printf("pretrain: final loss %.4f after %.1f s; checkpoint %s\n", log.loss.back(), log.seconds,
                 o.out.c_str());
     if (!o.loss_log.empty()) {
-        std::ofstream f(o.loss_log);
-        AM_CHECK(f.good(), "cannot write the loss log " + o.loss_log);
+        std::ostringstream f;
         f << "step,loss\n";
         for (std::size_t i = 0; i < log.step.size(); ++i) f << log.step[i] << "," << log.loss[i] << "\n";
+        data::write_file_atomic(o.loss_log, f.str());
     }
     if (!o.plot.empty()) {
         Rng prng(o.seed + 1);

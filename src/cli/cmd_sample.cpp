@@ -8,6 +8,7 @@
 #include "cli/common.hpp"
 #include "data/csv.hpp"
 #include "device/trainer.hpp"
+#include "data/file_io.hpp"
 #include "plot/plots.hpp"
 
 namespace am::cli {
@@ -22,6 +23,9 @@ struct SampleOptions {
 };
 
 void run_sample(const SampleOptions& o) {
+    data::check_writable_path(o.out, "--out");
+    if (!o.plot.empty()) data::check_writable_path(o.plot, "--plot");
+    if (!o.trajectories.empty()) data::check_writable_path(o.trajectories, "--trajectories");
     const LoadedField lf = LoadedField::from_options(o.model, o.mixture);
     require_positive(double(o.n), "--n");
     require_positive(double(o.steps), "--steps");

@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "data/file_io.hpp"
 
 namespace am::cli {
 
@@ -20,10 +21,13 @@ struct ClassifierOptions {
 
 void run_train_classifier(const ClassifierOptions& o) {
     AM_CHECK(data::is_image_data_spec(o.data), "--data '" + o.data + "': expected mnist or idx:DIR");
+    data::check_writable_path(o.out, "--out");
     require_positive(double(o.steps), "--steps");
     require_positive(double(o.batch), "--batch");
     require_positive(o.lr, "--lr");
     const data::ImageData d = data::load_image_data(o.data);
+    AM_CHECK(!d.test.labels.empty(), "--data " + o.data + ": the test split (t10k) holds no images: no accuracy to report");
+    AM_CHECK(!d.train.labels.empty(), "--data " + o.data + ": the training split holds no images");
     std::fprintf(stderr, "train-classifier: %s (%zu train, %zu test images of %d x %d), MLP(%ld, %ld, 10), %ld steps of %ld\n",
                  d.dir.c_str(), d.train.labels.size(), d.test.labels.size(), d.rows(), d.cols(), long(d.dim()),
                  long(o.hidden), o.steps, long(o.batch));

@@ -238,7 +238,7 @@ FineTuneSummary run_finetuning(const std::function<finetune::IterationStats()>& 
     return s;
 }
 
-void save_finetuned(const std::string& path, const finetune::FineTunedModel& ft, const LoadedField& base) {
+nn::Checkpoint finetuned_checkpoint(const finetune::FineTunedModel& ft, const LoadedField& base) {
     nn::Checkpoint ck;
     if (auto* copy = dynamic_cast<const finetune::CopyOfNetwork*>(&ft)) {
         ck = nn::to_checkpoint(copy->net());
@@ -255,7 +255,11 @@ void save_finetuned(const std::string& path, const finetune::FineTunedModel& ft,
     }
     if (base.image()) put_image_meta(ck, *base.image());
     ck.meta["finetuned"] = "1";
-    nn::save_checkpoint(path, ck);
+    return ck;
+}
+
+void save_finetuned(const std::string& path, const finetune::FineTunedModel& ft, const LoadedField& base) {
+    nn::save_checkpoint(path, finetuned_checkpoint(ft, base));
 }
 
 double peak_rss_mb() {

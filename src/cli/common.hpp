@@ -151,8 +151,9 @@ struct FineTuneSummary {
 FineTuneSummary run_finetuning(const std::function<finetune::IterationStats()>& iterate, long iters,
                                long report_every, const std::string& label);
 
-// Saves a fine-tuned model so that `--model` loads it back (with the base's
-// mixture in its metadata when there is one).
+// The checkpoint of a fine-tuned model, which `--model` loads back (with the
+// base's mixture in its metadata when there is one), and its saving.
+nn::Checkpoint finetuned_checkpoint(const finetune::FineTunedModel& ft, const LoadedField& base);
 void save_finetuned(const std::string& path, const finetune::FineTunedModel& ft, const LoadedField& base);
 
 // Peak resident memory of this process since it started or since the last

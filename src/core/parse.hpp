@@ -1,5 +1,6 @@
 // Numbers in text: command-line values ("constant:0.5", "--lambdas 1,4"),
-// reward specs, CSV fields and checkpoint entries all go through these. The
+// reward specs, CSV fields and checkpoint entries all go through these; and
+// numbers in messages (format_number). The
 // whole string must be the number (no spaces, no trailing characters), in the
 // C locale's format whatever the user's locale is. Non-finite values ("inf",
 // "nan") parse: callers that need finite numbers say so in their message.
@@ -7,6 +8,7 @@
 #pragma once
 
 #include <charconv>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +27,15 @@ std::optional<T> parse_number(std::string_view s) {
 }
 inline std::optional<double> parse_double(std::string_view s) { return parse_number<double>(s); }
 inline std::optional<long> parse_long(std::string_view s) { return parse_number<long>(s); }
+
+// A number for a message: %g ("3e+20", "0.5", "inf", "-inf"), and "nan"
+// for every NaN (printf writes "-nan" for some).
+inline std::string format_number(double v) {
+    if (v != v) return "nan";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
 
 // "a,b,,c" -> {"a", "b", "", "c"}; "" -> {""}.
 inline std::vector<std::string> split(std::string_view s, char sep) {

@@ -30,7 +30,14 @@ bool is_blank(const std::string& line) {
 
 }  // namespace
 
-void write_samples_csv(const std::string& path, const Mat<float>& x) {
+std::string samples_csv(const Mat<float>& x, const std::string& path) {
+    for (std::size_t k = 0; k < x.size(); ++k)
+        if (!std::isfinite(x.data()[k])) {
+            const Index d = std::max<Index>(1, cols(x));
+            throw Error("samples " + path + " not written: sample " + std::to_string(Index(k) / d) + " coordinate " +
+                        std::to_string(Index(k) % d) + " is " + format_number(x.data()[k]) +
+                        " (the samples are not finite)");
+        }
     std::string text;
     for (Index j = 0; j < cols(x); ++j) text += (j ? ",x" : "x") + std::to_string(j);
     text += '\n';
@@ -42,8 +49,10 @@ void write_samples_csv(const std::string& path, const Mat<float>& x) {
         }
         text += '\n';
     }
-    write_file_atomic(path, text);
+    return text;
 }
+
+void write_samples_csv(const std::string& path, const Mat<float>& x) { write_file_atomic(path, samples_csv(x, path)); }
 
 Mat<float> read_samples_csv(const std::string& path) {
     std::istringstream in(read_file(path));

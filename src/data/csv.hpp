@@ -15,8 +15,11 @@
 
 namespace am::data {
 
-// Writes the (N, d) samples with the header x0,...,x{d-1}, atomically
-// (PATH.tmp, then rename).
+// The text of the CSV of the (N, d) samples, header x0,...,x{d-1}. Throws
+// am::Error "samples PATH not written: sample i coordinate j is nan ..." if a
+// value is not finite (a diverged sampler): no CSV ever holds NaN or inf.
+std::string samples_csv(const Mat<float>& x, const std::string& path);
+// samples_csv written atomically (data/file_io.hpp).
 void write_samples_csv(const std::string& path, const Mat<float>& x);
 
 // Reads a samples CSV: a header line (any names, but not numbers) then rows of

@@ -95,19 +95,26 @@ private:
     gzFile file_;
 };
 
-// Writes a gzipped (or, with gzip = false, plain) file through zlib to
-// PATH.tmp and renames it onto PATH.
+// The gzip stream of `bytes` (zlib's deflate with a gzip header, level 9).
+std::string gzip_bytes(const std::vector<unsigned char>& bytes, const std::string& path) {
+    z_stream z{};
+    AM_CHECK(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) == Z_OK,
+             "cannot write " + path + ": zlib could not start a gzip stream");
+    std::string out(deflateBound(&z, uLong(bytes.size())), '\0');
+    z.next_in = const_cast<Bytef*>(bytes.data());
+    z.avail_in = uInt(bytes.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = uInt(out.size());
+    const int rc = deflate(&z, Z_FINISH);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    AM_CHECK(rc == Z_STREAM_END, "cannot write " + path + ": gzip compression failed");
+    return out;
+}
+
+// Writes a gzipped (or, with gzip = false, plain) file atomically.
 void write_gz_atomic(const std::string& path, const std::vector<unsigned char>& bytes, bool gzip) {
-    const std::string tmp = path + ".tmp";
-    gzFile f = gzopen(tmp.c_str(), gzip ? "wb9" : "wbT");  // T: transparent, no compression
-    if (!f) throw Error("cannot write " + tmp + ": " + std::strerror(errno));
-    const bool wrote = bytes.empty() || gzwrite(f, bytes.data(), unsigned(bytes.size())) ==
-                                            int(bytes.size());
-    if (gzclose(f) != Z_OK || !wrote) {
-        std::remove(tmp.c_str());
-        throw Error("error while writing " + tmp + " (disk full?)");
-    }
-    replace_file(tmp, path);
+    write_file_atomic(path, gzip ? gzip_bytes(bytes, path) : std::string(bytes.begin(), bytes.end()));
 }
 
 void put_u32(std::vector<unsigned char>& out, std::uint32_t v) {

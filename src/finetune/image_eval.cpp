@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/parse.hpp"
+
 #include "data/images.hpp"
 #include "finetune/tilt.hpp"
 #include "nn/classifier.hpp"
@@ -128,6 +130,12 @@ TiltEstimate estimate_tilt(const nn::MLP<float>& classifier, const Mat<float>& b
 }
 
 std::string ImageEvaluation::to_json() const {
+    const std::pair<const char*, double> figures[] = {
+        {"share_target", share_target}, {"mean_log_p_target", mean_log_p_target}, {"share_confident", share_confident},
+        {"label_tv_uniform", label_tv_uniform}, {"diversity", diversity}, {"diversity_real", diversity_real}};
+    for (const auto& [name, v] : figures)
+        AM_CHECK(std::isfinite(v), std::string("image evaluation: ") + name + " is " + format_number(v) +
+                                       " (non-finite samples or classifier)");
     std::ostringstream s;
     s.precision(6);
     s << "{\"n\": " << n;

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/parse.hpp"
+
 namespace am::finetune {
 
 using data::GaussianMixture;
@@ -155,7 +157,20 @@ Evaluation evaluate(const Mat<float>& samples, const GaussianMixture& target, co
     return ev;
 }
 
+void Evaluation::check_finite() const {
+    const std::pair<const char*, double> figures[] = {
+        {"tv", tv}, {"max_mean_error", max_mean_error}, {"reward_mean", reward_mean}, {"reward_exact", reward_exact},
+        {"diversity", diversity}, {"diversity_target", diversity_target}};
+    for (const auto& [name, v] : figures)
+        AM_CHECK(std::isfinite(v), std::string("evaluation: ") + name + " is " + format_number(v) +
+                                       " (non-finite samples, target or reward)");
+    for (std::size_t k = 0; k < weights.size(); ++k)
+        AM_CHECK(std::isfinite(weights[k]) && std::isfinite(target_weights[k]),
+                 "evaluation: the weight of mode " + std::to_string(k) + " is not finite (non-finite target)");
+}
+
 std::string Evaluation::to_json() const {
+    check_finite();
     std::ostringstream s;
     s.precision(6);
     auto list = [&](const std::vector<double>& v) {

@@ -41,7 +41,10 @@ struct Evaluation {
     double max_mean_error = 0;         // over modes holding >= 1% of the samples
     double reward_mean = 0, reward_exact = 0;
     double diversity = 0, diversity_target = 0;
-    std::string to_json() const;
+    // Throws am::Error naming the first figure that is NaN or infinite (an
+    // empty mode's mean_error is the one exception: JSON null).
+    void check_finite() const;
+    std::string to_json() const;  // check_finite() first: never prints nan
 };
 Evaluation evaluate(const Mat<float>& samples, const data::GaussianMixture& target, const Reward* reward,
                     std::uint64_t seed = 0);

@@ -55,12 +55,12 @@ IterationStats FineTuner::iterate() {
         case Method::ReFL: loss = refl(st); break;
     }
     st.loss = loss.item();
-    AM_CHECK(std::isfinite(st.loss), "fine-tuning (" + method_name(cfg_.method) +
-                                         "): the loss is NaN or infinite: the run diverged "
-                                         "(try a smaller learning rate, a loss clip, or more steps)");
+    const std::string who = "fine-tuning (" + method_name(cfg_.method) + ")";
+    nn::check_finite_value(st.loss, "loss", adam_.steps_taken() + 1, who);
+    nn::check_finite_value(st.reward_mean, "mean reward", adam_.steps_taken() + 1, who);
     adam_.zero_grad();
     ag::backward(loss);
-    st.grad_norm = adam_.step();
+    st.grad_norm = adam_.step(who);
     ++iteration_;
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return st;

@@ -89,11 +89,10 @@ double FlowMatchingTrainer::step(Rng& rng) {
     const Mat<float> t = rng.uniform<float>(batch_, 1);
     ag::Var<float> loss = flow_matching_loss(net_, schedule_, x1, x0, t);
     const double value = loss.item();
-    AM_CHECK(std::isfinite(value), "flow matching: the loss is NaN or infinite (the run diverged: "
-                                   "lower the learning rate)");
+    nn::check_finite_value(value, "loss", adam_.steps_taken() + 1, "flow matching");
     adam_.zero_grad();
     ag::backward(loss);
-    adam_.step();
+    adam_.step("flow matching");
     return value;
 }
 

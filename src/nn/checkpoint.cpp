@@ -1,6 +1,7 @@
 // Design: docs/design.md#networks
 #include "nn/checkpoint.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <zlib.h>
 
 #include "core/parse.hpp"
+#include "data/file_io.hpp"
 
 namespace am::nn {
 
@@ -69,7 +71,16 @@ long Checkpoint::get_int(const std::string& key) const {
     return *v;
 }
 
-void save_checkpoint(const std::string& path, const Checkpoint& ck) {
+void check_finite(const Checkpoint& ck, const std::string& where) {
+    for (const auto& [name, t] : ck.tensors)
+        for (std::size_t i = 0; i < t.size(); ++i)
+            if (!std::isfinite(t.data()[i]))
+                throw Error(where + ": tensor '" + name + "' " + shape_str(t) + " entry " + std::to_string(i) +
+                            " is " + format_number(t.data()[i]) + " (the weights are not finite: a diverged run)");
+}
+
+std::string checkpoint_bytes(const Checkpoint& ck, const std::string& path) {
+    check_finite(ck, "checkpoint " + path + " not written");
     Writer w;
     w.raw(kMagic, 8);
     w.u32(kVersion);
@@ -84,17 +95,11 @@ void save_checkpoint(const std::string& path, const Checkpoint& ck) {
         w.raw(t.data(), t.size() * sizeof(float));
     }
     w.u32(crc_of(w.buf.data(), w.buf.size()));
+    return std::move(w.buf);
+}
 
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        AM_CHECK(f.good(), "checkpoint: cannot open " + tmp + " for writing");
-        f.write(w.buf.data(), std::streamsize(w.buf.size()));
-        f.flush();
-        AM_CHECK(f.good(), "checkpoint: writing " + tmp + " failed (disk full?)");
-    }
-    AM_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0,
-             "checkpoint: cannot rename " + tmp + " to " + path);
+void save_checkpoint(const std::string& path, const Checkpoint& ck) {
+    data::write_file_atomic(path, checkpoint_bytes(ck, path));
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
@@ -132,6 +137,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     const std::uint32_t crc = r.u32();
     AM_CHECK(crc == crc_of(buf.data(), body), "checkpoint " + path + ": checksum mismatch (corrupt file)");
     AM_CHECK(r.pos == buf.size(), "checkpoint " + path + ": unexpected bytes after the end");
+    check_finite(ck, "checkpoint " + path);
     return ck;
 }
 

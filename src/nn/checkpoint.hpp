@@ -7,8 +7,10 @@
 //   u32 n; n x (str key, str value)  metadata (architecture, training settings)
 //   u32 n; n x (str name, u64 rows, u64 cols, f32[rows*cols])   tensors
 //   u32 crc32 of everything above
-// where str = u32 length + bytes. Written to PATH.tmp and renamed over PATH,
-// so a crash never leaves a half-written checkpoint where a good one was.
+// where str = u32 length + bytes. Written to PATH.tmp, synced and renamed over
+// PATH (data/file_io.hpp), so a crash never leaves a half-written checkpoint
+// where a good one was. A checkpoint whose weights are not all finite (a
+// diverged run) is never written, nor loaded.
 // Design: docs/design.md#networks
 #pragma once
 
@@ -30,9 +32,16 @@ struct Checkpoint {
     long get_int(const std::string& key) const;
 };
 
+// Throws am::Error "WHERE: tensor 'W2' (r, c) entry i is nan ..." unless
+// every tensor entry is finite.
+void check_finite(const Checkpoint& ck, const std::string& where);
+// The bytes of the file (check_finite first; `path` names it in the message).
+std::string checkpoint_bytes(const Checkpoint& ck, const std::string& path);
+// checkpoint_bytes written atomically to `path`: on any error the file that
+// was there is left untouched.
 void save_checkpoint(const std::string& path, const Checkpoint& ck);
 // Throws am::Error naming the file and the problem: missing, truncated,
-// wrong magic, unsupported version, corrupted (checksum).
+// wrong magic, unsupported version, corrupted (checksum), non-finite weights.
 Checkpoint load_checkpoint(const std::string& path);
 
 // Model <-> checkpoint. Loading checks the kind and every tensor's shape.

@@ -70,10 +70,10 @@ double train_classifier(MLP<float>& net, const Mat<float>& x, const std::vector<
             yb[i] = labels[k];
         }
         Var<float> loss = cross_entropy(net.forward(Var<float>(xb)), yb);
-        AM_CHECK(std::isfinite(loss.item()), "train_classifier: the loss diverged at step " + std::to_string(s));
+        check_finite_value(loss.item(), "loss", s, "train_classifier");
         adam.zero_grad();
         ag::backward(loss);
-        adam.step();
+        adam.step("train_classifier");
         if (s > cfg.steps - 100) recent += loss.item(), ++recent_n;
         const auto now = clock::now();
         if (cfg.progress_seconds > 0 &&

@@ -2,6 +2,9 @@
 #include "nn/optim.hpp"
 
 #include <cmath>
+#include <cstdio>
+
+#include "core/parse.hpp"
 
 namespace am::nn {
 
@@ -24,14 +27,31 @@ double grad_norm(const std::vector<Var<T>>& params) {
     return std::sqrt(s);
 }
 
-namespace {
+void check_finite_value(double value, const std::string& quantity, long iteration, const std::string& who) {
+    if (std::isfinite(value)) return;
+    throw Error(who + ": iteration " + std::to_string(iteration) + ": the " + quantity + " is " + format_number(value) +
+                " (the run diverged)");
+}
+
 template <class T>
-double checked_norm(const std::vector<Var<T>>& params, const char* who) {
-    const double n = grad_norm(params);
-    AM_CHECK(std::isfinite(n), std::string(who) +
-                                   ": a gradient is NaN or infinite (the run diverged; try a smaller "
-                                   "learning rate or gradient clipping)");
-    return n;
+std::string first_non_finite(const std::vector<Var<T>>& params) {
+    for (std::size_t k = 0; k < params.size(); ++k) {
+        const Mat<T>& w = params[k].value();
+        for (std::size_t i = 0; i < w.size(); ++i)
+            if (!std::isfinite(w.data()[i]))
+                return "parameter " + std::to_string(k) + " entry " + std::to_string(i) + " is " +
+                       format_number(double(w.data()[i]));
+    }
+    return "";
+}
+
+namespace {
+// After an update: throws naming the first weight the update made non-finite.
+template <class T>
+void check_weights(const std::vector<Var<T>>& params, long bad, long iteration, const std::string& who) {
+    if (bad == 0) return;
+    throw Error(who + ": iteration " + std::to_string(iteration) + ": the update made the weights non-finite (" +
+                first_non_finite(params) + "; the run diverged)");
 }
 }  // namespace
 
@@ -47,14 +67,16 @@ Adam<T>::Adam(std::vector<Var<T>> params, AdamConfig cfg) : params_(std::move(pa
 }
 
 template <class T>
-double Adam<T>::step() {
-    const double norm = checked_norm(params_, "Adam");
+double Adam<T>::step(const std::string& who) {
+    const double norm = grad_norm(params_);
+    check_finite_value(norm, "gradient norm", t_ + 1, who);
     const double scale = (cfg_.clip_norm > 0 && norm > cfg_.clip_norm) ? cfg_.clip_norm / norm : 1.0;
     ++t_;
     const T b1 = T(cfg_.beta1), b2 = T(cfg_.beta2);
     const T c1 = T(1 - std::pow(cfg_.beta1, double(t_)));  // bias corrections
     const T c2 = T(1 - std::pow(cfg_.beta2, double(t_)));
     const T lr = T(cfg_.lr), eps = T(cfg_.eps), decay = T(cfg_.lr * cfg_.weight_decay), sc = T(scale);
+    long bad = 0;  // weights the update made non-finite
     for (std::size_t k = 0; k < params_.size(); ++k) {
         Var<T> p = params_[k];
         if (!p.has_grad()) continue;
@@ -63,14 +85,16 @@ double Adam<T>::step() {
         T* m = m_[k].data();
         T* v = v_[k].data();
         const Index n = Index(p.value().size());
-#pragma omp parallel for simd if (n > (1 << 16))
+#pragma omp parallel for simd reduction(+ : bad) if (n > (1 << 16))
         for (Index i = 0; i < n; ++i) {
             const T gi = sc * g[i];
             m[i] = b1 * m[i] + (1 - b1) * gi;
             v[i] = b2 * v[i] + (1 - b2) * gi * gi;
             w[i] -= lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps) + decay * w[i];
+            bad += !std::isfinite(w[i]);
         }
     }
+    check_weights(params_, bad, t_, who);
     return norm;
 }
 
@@ -82,8 +106,11 @@ SGD<T>::SGD(std::vector<Var<T>> params, double lr, double momentum)
 }
 
 template <class T>
-double SGD<T>::step() {
-    const double norm = checked_norm(params_, "SGD");
+double SGD<T>::step(const std::string& who) {
+    const double norm = grad_norm(params_);
+    check_finite_value(norm, "gradient norm", t_ + 1, who);
+    ++t_;
+    long bad = 0;
     for (std::size_t k = 0; k < params_.size(); ++k) {
         Var<T> p = params_[k];
         if (!p.has_grad()) continue;
@@ -93,8 +120,10 @@ double SGD<T>::step() {
         for (std::size_t i = 0; i < p.value().size(); ++i) {
             b[i] = T(momentum_) * b[i] + g[i];
             w[i] -= T(lr_) * b[i];
+            bad += !std::isfinite(w[i]);
         }
     }
+    check_weights(params_, bad, t_, who);
     return norm;
 }
 
@@ -102,6 +131,8 @@ template void zero_grad(const std::vector<Var<float>>&);
 template void zero_grad(const std::vector<Var<double>>&);
 template double grad_norm(const std::vector<Var<float>>&);
 template double grad_norm(const std::vector<Var<double>>&);
+template std::string first_non_finite(const std::vector<Var<float>>&);
+template std::string first_non_finite(const std::vector<Var<double>>&);
 template class Adam<float>;
 template class Adam<double>;
 template class SGD<float>;

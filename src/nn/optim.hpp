@@ -4,6 +4,7 @@
 // Design: docs/design.md#networks
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "autograd/engine.hpp"
@@ -14,6 +15,16 @@ using ag::Var;
 
 template <class T>
 void zero_grad(const std::vector<Var<T>>& params);
+
+// The divergence check of every training loop: throws am::Error
+//   "WHO: iteration N: the QUANTITY is VALUE (the run diverged)"
+// unless `value` is finite (VALUE printed with %g: nan, inf, 3e+20).
+void check_finite_value(double value, const std::string& quantity, long iteration, const std::string& who);
+
+// The first non-finite entry of the parameters, as "parameter k entry i is
+// VALUE", or "" when all are finite.
+template <class T>
+std::string first_non_finite(const std::vector<Var<T>>& params);
 
 // Global L2 norm of all gradients (parameters without a gradient count as 0).
 template <class T>
@@ -33,9 +44,11 @@ template <class T>
 class Adam {
 public:
     Adam(std::vector<Var<T>> params, AdamConfig cfg);
-    // One update. Returns the gradient norm before clipping. Throws am::Error
-    // if a gradient is NaN or infinite (a diverging run), before changing anything.
-    double step();
+    // One update (iteration steps_taken() + 1). Returns the gradient norm
+    // before clipping. Throws am::Error naming `who`, the iteration and the
+    // value (check_finite_value) if the gradient norm is NaN or infinite,
+    // before changing anything, or if the update made a weight non-finite.
+    double step(const std::string& who = "Adam");
     void zero_grad() { nn::zero_grad(params_); }
     long steps_taken() const { return t_; }
     AdamConfig& config() { return cfg_; }
@@ -52,13 +65,14 @@ template <class T>
 class SGD {
 public:
     SGD(std::vector<Var<T>> params, double lr, double momentum = 0);
-    double step();
+    double step(const std::string& who = "SGD");  // as Adam::step
     void zero_grad() { nn::zero_grad(params_); }
 
 private:
     std::vector<Var<T>> params_;
     double lr_, momentum_;
     std::vector<Mat<T>> buf_;
+    long t_ = 0;
 };
 
 }  // namespace am::nn
