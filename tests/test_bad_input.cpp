@@ -6,6 +6,7 @@
 // Design: docs/design.md#tests-notebooks-benchmarks
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -14,9 +15,11 @@
 
 #include <zlib.h>
 
+#include "cli/common.hpp"
 #include "data/csv.hpp"
 #include "data/file_io.hpp"
 #include "data/idx.hpp"
+#include "data/mixture_json.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/optim.hpp"
 #include "test_support.hpp"
@@ -170,13 +173,13 @@ TEST_CASE("bad input: an optimiser step that makes the weights non-finite names 
 TEST_CASE("bad input: a diverging pretraining stops, names the iteration and writes nothing") {
     TempDir dir("amflow_bad_div_pre");
     const std::string out = dir / "m.ckpt";
-    check_fails_leaving({"pretrain", "--steps", "5", "--batch", "16", "--width", "8", "--depth", "1", "--lr", "1e39",
-                         "--out", out},
-                        {"iteration 1", "non-finite"}, out);
+    // data far beyond float range squared: the loss overflows at the first step
+    write_text(dir / "far.json", R"({"weights": [1, 1], "means": [[1e25, 0], [-1e25, 0]], "stds": [1, 1]})");
+    const std::vector<std::string> args = {"pretrain", "--data", "mixture:" + dir / "far.json", "--steps", "5", "--batch",
+                                           "16", "--width", "8", "--depth", "1", "--out", out};
+    check_fails_leaving(args, {"flow matching: iteration 1: the loss is inf"}, out);
     write_text(out, "a previous checkpoint");
-    check_fails_leaving({"pretrain", "--steps", "5", "--batch", "16", "--width", "8", "--depth", "1", "--lr", "1e39",
-                         "--out", out},
-                        {"iteration 1", "non-finite"}, out);
+    check_fails_leaving(args, {"iteration 1", "loss is inf"}, out);
 }
 
 TEST_CASE("bad input: a diverging fine-tuning stops at the first non-finite value and keeps the checkpoint") {
@@ -186,13 +189,31 @@ TEST_CASE("bad input: a diverging fine-tuning stops at the first non-finite valu
     REQUIRE(amflow({"finetune", "--model", base, "--iters", "1", "--batch", "8", "--steps", "4", "--eval-n", "10",
                     "--out", out})
                 .status == 0);
-    // the same output again, with a learning rate that overflows: the earlier checkpoint stays
-    check_fails_leaving({"finetune", "--model", base, "--iters", "3", "--batch", "8", "--steps", "4", "--lr", "1e39",
-                         "--out", out},
-                        {"fine-tuning (am): iteration 1", "non-finite"}, out);
-    // --out equal to --model: the input is the previous checkpoint, untouched
-    check_fails_leaving({"finetune", "--model", base, "--iters", "3", "--batch", "8", "--steps", "4", "--lr", "1e39",
-                         "--out", base},
+    const std::string before = bytes_of(out);
+    // a huge learning rate: the command line refuses it before any work
+    check_fails_leaving({"finetune", "--model", base, "--iters", "3", "--lr", "1e39", "--out", out},
+                        {"--lr", "(0, 1]", "1e39"}, out);
+    // inside the library it runs, and the first update makes the weights non-finite
+    {
+        cli::LoadedField lf = cli::LoadedField::from_options(base, "");
+        Rng rng(0);
+        auto ft = cli::make_finetuned(lf, 0, 0, rng);
+        finetune::LinearReward reward({1.0f, 0.0f});
+        finetune::FineTuneConfig cfg;
+        cfg.batch = 8;
+        cfg.adam = nn::AdamConfig{1e39};
+        finetune::FineTuner tuner(*ft, reward, cli::make_grid("memoryless", "exact", 4), cfg, 1);
+        check_error([&] { tuner.iterate(); }, {"fine-tuning (am): iteration 1", "weights non-finite", "parameter"});
+        check_error([&] { nn::save_checkpoint(out, cli::finetuned_checkpoint(*ft, lf)); }, {out, "not written", "'W"});
+        CHECK(bytes_of(out) == before);
+    }
+    // through the command line, forced by a reward of 1e30: the loss overflows at iteration 1
+    check_fails_leaving({"finetune", "--model", base, "--reward", "linear:1e30,0", "--lambda", "1000", "--iters", "3",
+                         "--batch", "8", "--steps", "4", "--out", out},
+                        {"fine-tuning (am): iteration 1", "inf"}, out);
+    // --out equal to --model: the input stays as it was
+    check_fails_leaving({"finetune", "--model", base, "--reward", "linear:1e30,0", "--lambda", "1000", "--iters", "3",
+                         "--batch", "8", "--steps", "4", "--out", base},
                         {"iteration 1"}, base);
 }
 
@@ -206,7 +227,7 @@ TEST_CASE("bad input: sample and eval refuse to write or print non-finite number
                         {"s.csv", "not written", "sample 0 coordinate 0"}, out);
     check_fails_leaving({"sample", "--mixture", "ring", "--n", "5", "--steps", "3", "--schedule", "constant:1e300",
                          "--out", out},
-                        {"s.csv", "not written"}, out);
+                        {"--schedule constant:1e300", "(0, 100]"}, out);
     data::write_samples_csv(out, zeros<float>(4, 2));
     const CliResult r = amflow({"eval", "--samples", out, "--lambda", "nan"});
     CHECK(r.status != 0);
@@ -244,4 +265,138 @@ TEST_CASE("bad input: train-classifier without test images reports no accuracy")
     check_fails_leaving({"train-classifier", "--data", "idx:" + dir.path.string(), "--steps", "2", "--out",
                          dir / "c.ckpt"},
                         {"test split", "no images"}, dir / "c.ckpt");
+}
+
+// ---- 2. readers: sizes checked before allocating, the file and place named ---------------
+
+TEST_CASE("bad input: an IDX header claiming 4 GB in a 50-byte .gz is refused at once") {
+    TempDir dir("amflow_bad_idx");
+    // 2^28 images of 1 x 1 (under the 1 GiB cap), then 20 bytes
+    std::vector<unsigned char> header = {0, 0, 8, 3, 0x10, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1};
+    std::string gz;
+    {
+        const std::string plain = dir / "claim.idx";
+        write_text(plain, std::string(header.begin(), header.end()) + std::string(20, '\x07'));
+        gz = bytes_of(plain);
+    }
+    // gzip it with zlib (gzopen writes the gzip header)
+    gzFile f = gzopen((dir / "claim.idx.gz").c_str(), "wb9");
+    gzwrite(f, gz.data(), unsigned(gz.size()));
+    gzclose(f);
+    CHECK(fs::file_size(dir / "claim.idx.gz") < 60);
+    int r = 0, c = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    check_error([&] { data::read_idx_images(dir / "claim.idx.gz", &r, &c); },
+                {"claim.idx.gz", "truncated", "268435456 bytes of pixels", "after 20"});
+    CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 2.0);
+    // 2^32 - 1 labels, and 65536 x 65536 pixels per image: more than the 1 GiB cap
+    write_text(dir / "many.idx", std::string("\0\0\x08\x01\xff\xff\xff\xff\x01", 9));
+    check_error([&] { data::read_idx_labels(dir / "many.idx"); }, {"many.idx", "4294967295", "more than the 1073741824"});
+    write_text(dir / "big.idx", std::string("\0\0\x08\x03\0\0\0\x02\0\x01\0\0\0\x01\0\0", 16));
+    check_error([&] { data::read_idx_images(dir / "big.idx", &r, &c); }, {"big.idx", "at most 1073741824"});
+    // labels: the byte where the data ends
+    write_text(dir / "labels.idx", std::string("\0\0\x08\x01\0\0\0\x09\x01\x02", 10));
+    check_error([&] { data::read_idx_labels(dir / "labels.idx"); }, {"labels.idx", "truncated", "at byte 10"});
+    // a folder given as a file
+    check_error([&] { data::read_idx_labels(dir.path.string()); }, {dir.path.string(), "is a directory"});
+}
+
+TEST_CASE("bad input: folders given as files, and broken CSV and JSON, name the file and the place") {
+    TempDir dir("amflow_bad_readers");
+    const std::string d = dir.path.string();
+    check_one_line_error({"eval", "--samples", d}, "is a directory");
+    check_one_line_error({"sample", "--mixture", d, "--out", dir / "s.csv"}, "is a directory");
+    check_one_line_error({"sample", "--model", d, "--out", dir / "s.csv"}, "is a directory");
+    write_text(dir / "ragged.csv", "x0,x1\n1,2\n3\n");
+    check_error([&] { data::read_samples_csv(dir / "ragged.csv"); }, {"ragged.csv:3:", "ragged row"});
+    write_text(dir / "overflow.json", R"({"weights": [1], "means": [[1e400, 0]], "stds": [1]})");
+    check_one_line_error({"sample", "--mixture", dir / "overflow.json", "--out", dir / "s.csv"}, "overflow.json");
+    // 2000-D means: 32 MB of covariance per component is more than the cap
+    std::string means = "[";
+    for (int i = 0; i < 2000; ++i) means += (i ? ",0" : "0");
+    write_text(dir / "wide.json", R"({"weights": [1], "means": [)" + means + R"(]], "stds": [1]})");
+    check_error([&] { data::load_mixture_json(dir / "wide.json"); }, {"wide.json", "at most dimension 1024"});
+    CHECK(!fs::exists(dir / "s.csv"));
+}
+
+TEST_CASE("bad input: checkpoints that lie about their shapes name the file before allocating") {
+    TempDir dir("amflow_bad_ckpt_shapes");
+    Rng rng(0);
+    nn::VelocityMLP<float> net(2, 4, 1, rng);
+    // metadata claiming a network of width 10^9: refused from the tensors, nothing allocated
+    nn::Checkpoint ck = nn::to_checkpoint(net);
+    ck.meta["width"] = "1000000000";
+    nn::save_checkpoint(dir / "wide.ckpt", ck);
+    check_one_line_error({"sample", "--model", dir / "wide.ckpt", "--out", dir / "s.csv"}, "wide.ckpt");
+    check_error([&] { nn::velocity_mlp_from_checkpoint<float>(nn::load_checkpoint(dir / "wide.ckpt")); },
+                {"wide.ckpt", "layer 0 should be 3 -> 1000000000"});
+    ck = nn::to_checkpoint(net);
+    ck.meta["depth"] = "99999999999";
+    nn::save_checkpoint(dir / "deep.ckpt", ck);
+    check_one_line_error({"sample", "--model", dir / "deep.ckpt", "--out", dir / "s.csv"}, "deep.ckpt");
+    // the wrong kind (a classifier as --model) names the file
+    nn::save_checkpoint(dir / "clf.ckpt", nn::to_checkpoint(nn::MLP<float>({2, 3, 2}, nn::Activation::SiLU, rng)));
+    check_one_line_error({"sample", "--model", dir / "clf.ckpt", "--out", dir / "s.csv"}, "clf.ckpt");
+    // a tensor claiming more floats than the file holds, and a truncated file
+    std::string b = nn::checkpoint_bytes(nn::to_checkpoint(net), "x");
+    const std::size_t at = b.find(std::string("\x02\0\0\0W0", 6)) + 6;
+    const std::uint64_t huge = std::uint64_t(1) << 30;
+    std::memcpy(&b[at], &huge, 8);
+    write_text(dir / "claims.ckpt", b);
+    check_error([&] { nn::load_checkpoint(dir / "claims.ckpt"); }, {"claims.ckpt", "'W0'", "more than the file holds"});
+    write_text(dir / "short.ckpt", b.substr(0, 30));
+    check_error([&] { nn::load_checkpoint(dir / "short.ckpt"); }, {"short.ckpt", "truncated"});
+    CHECK(!fs::exists(dir / "s.csv"));
+}
+
+// ---- 3. numeric options against their documented ranges; combinations ------------------
+
+TEST_CASE("bad input: numeric options out of range and meaningless combinations are refused") {
+    TempDir dir("amflow_bad_options");
+    const std::string csv = dir / "s.csv", ck = dir / "m.ckpt";
+    data::write_samples_csv(csv, zeros<float>(4, 2));
+    const std::string csv_bytes = bytes_of(csv);
+    struct Row {
+        std::vector<std::string> args;
+        std::vector<std::string> expected;
+    };
+    const std::vector<Row> rows = {
+        {{"sample", "--mixture", "ring", "--steps", "99999999999999999999"}, {"--steps", "[1, 100000]", "99999999999999999999"}},
+        {{"pretrain", "--steps", "1e20"}, {"--steps", "integer", "1e20"}},
+        {{"pretrain", "--steps", "-5"}, {"--steps", "-5"}},
+        {{"finetune", "--mixture", "ring", "--lambda", "nan"}, {"--lambda", "nan", "[-1000, 1000]"}},
+        {{"finetune", "--mixture", "ring", "--lambda", "1e6"}, {"--lambda", "1e6"}},
+        {{"eval", "--samples", csv, "--lambda", "1e308"}, {"--lambda", "1e308"}},
+        {{"finetune", "--mixture", "ring", "--seed", "-1"}, {"--seed", "-1"}},
+        {{"sample", "--mixture", "ring", "--seed", "-1"}, {"--seed", "-1"}},
+        {{"finetune", "--mixture", "ring", "--steps", "3", "--loss-steps", "last:99"}, {"--loss-steps", "last:99", "K = --steps = 3"}},
+        {{"finetune", "--mixture", "ring", "--steps", "3", "--method", "draft", "--draft-k", "9"}, {"--draft-k", "9"}},
+        {{"sample", "--mixture", "ring", "--schedule", "memoryless", "--ode-method", "euler"}, {"--ode-method", "memoryless"}},
+        {{"sample", "--mixture", "ring", "--schedule", "constant:1e300"}, {"constant:1e300", "(0, 100]"}},
+        {{"pretrain", "--width", "0"}, {"--width", "0"}},
+        {{"pretrain", "--depth", "1000"}, {"--depth", "[1, 64]"}},
+        {{"finetune", "--mixture", "ring", "--width", "-2"}, {"--width", "-2"}},
+        {{"finetune", "--mixture", "ring", "--lr", "1e39"}, {"--lr", "(0, 1]"}},
+        {{"train-classifier", "--lr", "1e10"}, {"--lr", "1e10"}},
+        {{"finetune", "--mixture", "ring", "--batch", "0"}, {"--batch", "0"}},
+        {{"sample", "--mixture", "ring", "--n", "2.5"}, {"--n", "2.5"}},
+        {{"pretrain", "--ema", "1"}, {"--ema", "[0, 1)"}},
+        {{"pretrain", "--lr-final", "0"}, {"--lr-final", "(0, 1]"}},
+        {{"eval", "--samples", csv, "--confidence", "2"}, {"--confidence", "2"}},
+        {{"demo", "--steps", "0"}, {"--steps", "0"}},
+        {{"demo", "--lr", "inf"}, {"--lr", "inf"}},
+        {{"finetune", "--mixture", "ring", "--clip-norm", "-1"}, {"--clip-norm", "-1"}},
+        {{"finetune", "--mixture", "ring", "--weight-decay", "2"}, {"--weight-decay", "[0, 1]"}},
+        {{"finetune", "--mixture", "ring", "--iters", "0"}, {"--iters", "0"}},
+        {{"train-classifier", "--hidden", "0"}, {"--hidden", "0"}},
+    };
+    for (const Row& row : rows) {
+        std::vector<std::string> args = row.args;
+        const std::string target = args[0] == "sample" ? csv : ck;
+        if (args[0] == "demo") args.insert(args.end(), {"--out-dir", dir / "demo"});
+        else if (args[0] != "eval") args.insert(args.end(), {"--out", target});
+        check_fails_leaving(args, row.expected, target);
+    }
+    CHECK(bytes_of(csv) == csv_bytes);
+    CHECK(!fs::exists(dir / "demo"));
 }

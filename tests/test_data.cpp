@@ -243,7 +243,7 @@ TEST_CASE("data: bad IDX files: each error names the file, found vs expected") {
     int r = 0, c = 0;
     write_text(dir / "short", image_bytes.substr(0, image_bytes.size() - 3));
     check([&] { read_idx_images(dir / "short", &r, &c); }, dir / "short",
-          "truncated: expected 18 bytes of pixels after the header, found 15");
+          "truncated: the header announces 18 bytes of pixels, the data ends after 15 (at byte 31");
     write_text(dir / "header", image_bytes.substr(0, 10));
     check([&] { read_idx_images(dir / "header", &r, &c); }, dir / "header",
           "truncated: the file ends inside the IDX header (rows)");
@@ -276,7 +276,7 @@ TEST_CASE("data: more bad IDX files: empty, truncated labels, implausible header
     const std::string lb = read_file(dir / "lb");
     write_text(dir / "lb_short", lb.substr(0, lb.size() - 1));
     check([&] { read_idx_labels(dir / "lb_short"); }, dir / "lb_short",
-          "truncated: expected 4 bytes of labels after the header, found 3");
+          "truncated: the header announces 4 bytes of labels, the data ends after 3 (at byte 11");
     write_text(dir / "lb_header", lb.substr(0, 6));
     check([&] { read_idx_labels(dir / "lb_header"); }, dir / "lb_header", "ends inside the IDX header (label count)");
     // 3 images of 0 x 5 pixels

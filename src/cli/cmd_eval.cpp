@@ -69,8 +69,9 @@ void register_eval(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--classifier", o->classifier, "images without a digit: label histogram and confidence of CKPT");
     cmd->add_option("--data", o->data, "images: mnist | idx:DIR, whose test split gives the real diversity");
-    cmd->add_option("--confidence", o->confidence, "images: the confidence threshold")->capture_default_str();
-    cmd->add_option("--lambda", o->lambda, "reward multiplier (0: compare with the base)")->capture_default_str();
+    cmd->add_option("--confidence", o->confidence, "images: the confidence threshold")->capture_default_str()->check(real_in(0, 1, true));
+    cmd->add_option("--lambda", o->lambda, "reward multiplier (0: compare with the base)")->capture_default_str()
+        ->check(real_in(-kMaxLambda, kMaxLambda));
     cmd->callback([o] { run_eval(*o); });
 }
 

@@ -72,6 +72,9 @@ void run_finetune(const FineTuneOptions& given) {
     // copy of a trained network, at a third of the cost per iteration; 2000
     // iterations take about as long as 600 on a network base (README).
     if (!base.network() && o.cmd && !o.cmd->count("--iters")) o.iters = 2000;
+    check_loss_steps(o.loss_steps, o.steps);
+    AM_CHECK(o.draft_k <= o.steps, "--draft-k " + std::to_string(o.draft_k) + ": must be in [1, K] with K = --steps = " +
+                                       std::to_string(o.steps));
     auto reward = finetune::make_reward(o.reward, base.field().dim());
     require_positive(double(o.batch), "--batch");
     require_positive(o.lr, "--lr");
@@ -141,26 +144,32 @@ void register_finetune(CLI::App& app) {
     cmd->add_option("--mixture", o->mixture, "or an exact mixture base: ring | FILE.json");
     cmd->add_option("--reward", o->reward, "linear:c0,c1 | quadratic:a0,a1,tau | classifier:CKPT,DIGIT (images)")
         ->capture_default_str();
-    cmd->add_option("--lambda", o->lambda, "reward multiplier: target p_base exp(lambda r) (images: 1)")->capture_default_str();
+    cmd->add_option("--lambda", o->lambda, "reward multiplier: target p_base exp(lambda r) (images: 1)")->capture_default_str()
+        ->check(real_in(-kMaxLambda, kMaxLambda));
     cmd->add_option("--method", o->method, "am | basic-am | bptt | draft | refl")->capture_default_str();
     cmd->add_option("--schedule", o->schedule, "memoryless | constant:SIGMA | ode")->capture_default_str();
     cmd->add_option("--scheme", o->scheme, "exact | paper | offset")->capture_default_str();
-    cmd->add_option("--steps", o->steps, "sampler steps K")->capture_default_str();
-    cmd->add_option("--iters", o->iters, "fine-tuning iterations (exact mixture base: 2000; images: 400)")->capture_default_str();
-    cmd->add_option("--batch", o->batch, "trajectories per iteration (images: 64)")->capture_default_str();
-    cmd->add_option("--lr", o->lr, "Adam learning rate (images: 2e-4, bptt 5e-5)")->capture_default_str();
-    cmd->add_option("--weight-decay", o->weight_decay, "Adam (decoupled) weight decay")->capture_default_str();
-    cmd->add_option("--clip-norm", o->clip_norm, "gradient-norm clip (0: off)")->capture_default_str();
+    cmd->add_option("--steps", o->steps, "sampler steps K")->capture_default_str()->check(integer_in(1, kMaxSamplerSteps));
+    cmd->add_option("--iters", o->iters, "fine-tuning iterations (exact mixture base: 2000; images: 400)")->capture_default_str()
+        ->check(integer_in(1, kMaxIterations));
+    cmd->add_option("--batch", o->batch, "trajectories per iteration (images: 64)")->capture_default_str()->check(integer_in(1, kMaxBatch));
+    cmd->add_option("--lr", o->lr, "Adam learning rate (images: 2e-4, bptt 5e-5)")->capture_default_str()->check(real_in(0, 1, true));
+    cmd->add_option("--weight-decay", o->weight_decay, "Adam (decoupled) weight decay")->capture_default_str()->check(real_in(0, 1));
+    cmd->add_option("--clip-norm", o->clip_norm, "gradient-norm clip (0: off)")->capture_default_str()->check(real_in(0, 1e6));
     cmd->add_option("--loss-steps", o->loss_steps, "am: all | paper | last:N")->capture_default_str();
-    cmd->add_option("--clip", o->clip, "am: per-term loss clip (paper: 1.6 lambda^2; 0: off)")->capture_default_str();
-    cmd->add_option("--draft-k", o->draft_k, "draft: steps backpropagated through")->capture_default_str();
-    cmd->add_option("--width", o->width, "residual network width (exact bases)")->capture_default_str();
-    cmd->add_option("--depth", o->depth, "residual network depth (exact bases)")->capture_default_str();
-    cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
+    cmd->add_option("--clip", o->clip, "am: per-term loss clip (paper: 1.6 lambda^2; 0: off)")->capture_default_str()
+        ->check(real_in(0, 1e12));
+    cmd->add_option("--draft-k", o->draft_k, "draft: steps backpropagated through")->capture_default_str()
+        ->check(integer_in(1, kMaxSamplerSteps));
+    cmd->add_option("--width", o->width, "residual network width (exact bases)")->capture_default_str()->check(integer_in(1, kMaxWidth));
+    cmd->add_option("--depth", o->depth, "residual network depth (exact bases)")->capture_default_str()->check(integer_in(1, kMaxDepth));
+    cmd->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(seed_value());
     cmd->add_option("--backend", o->backend, "autograd | thrust (method am on a network base; README)")
         ->capture_default_str();
-    cmd->add_option("--report-every", o->report_every, "progress line every N iterations (0: none)")->capture_default_str();
-    cmd->add_option("--eval-n", o->eval_n, "samples for the final evaluation (images: 1000)")->capture_default_str();
+    cmd->add_option("--report-every", o->report_every, "progress line every N iterations (0: none)")->capture_default_str()
+        ->check(integer_in(0, kMaxIterations));
+    cmd->add_option("--eval-n", o->eval_n, "samples for the final evaluation (images: 1000)")->capture_default_str()
+        ->check(integer_in(1, kMaxBatch));
     cmd->add_option("--plot", o->plot, "images: PNG grid of 100 evaluation samples");
     cmd->add_option("--samples", o->samples, "CSV of the evaluation samples");
     cmd->add_option("--out", o->out, "checkpoint to write")->capture_default_str();

@@ -133,18 +133,20 @@ void register_pretrain(CLI::App& app) {
     // Images (--data mnist | idx:DIR, data/images.hpp): unless given,
     // --steps 16000, --batch 128, --lr 1e-3 (cosine-decayed to --lr-final
     // times it), --width 1024; the checkpoint holds the EMA weights.
-    cmd->add_option("--lr-final", o->lr_final, "final learning rate / --lr, cosine decay (default 2-D: 0.05, images: 0.1)");
+    cmd->add_option("--lr-final", o->lr_final, "final learning rate / --lr, cosine decay (default 2-D: 0.05, images: 0.1)")
+        ->check(real_in(0, 1, true));
     cmd->add_option("--ema", o->ema,
                     "decay of the moving average of the weights that the checkpoint holds (0: off; "
-                    "default 2-D: 0, images: 0.999)");
+                    "default 2-D: 0, images: 0.999)")
+        ->check(real_in(0, 1, false, true));
     cmd->add_option("--data", o->data, "ring | checkerboard | moons | spirals | mixture:FILE.json | mnist | idx:DIR")
         ->capture_default_str();
-    cmd->add_option("--steps", o->steps, "training steps")->capture_default_str();
-    cmd->add_option("--batch", o->batch, "batch size")->capture_default_str();
-    cmd->add_option("--lr", o->lr, "Adam learning rate at the start (cosine decay to 5% of it by the end)")->capture_default_str();
-    cmd->add_option("--width", o->width, "hidden width H")->capture_default_str();
-    cmd->add_option("--depth", o->depth, "hidden layers L")->capture_default_str();
-    cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
+    cmd->add_option("--steps", o->steps, "training steps")->capture_default_str()->check(integer_in(1, kMaxIterations));
+    cmd->add_option("--batch", o->batch, "batch size")->capture_default_str()->check(integer_in(1, kMaxBatch));
+    cmd->add_option("--lr", o->lr, "Adam learning rate at the start (cosine decay to 5% of it by the end)")->capture_default_str()->check(real_in(0, 1, true));
+    cmd->add_option("--width", o->width, "hidden width H")->capture_default_str()->check(integer_in(1, kMaxWidth));
+    cmd->add_option("--depth", o->depth, "hidden layers L")->capture_default_str()->check(integer_in(1, kMaxDepth));
+    cmd->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(seed_value());
     cmd->add_option("--backend", o->backend, "autograd | thrust (the Thrust engine, README)")->capture_default_str();
     cmd->add_option("--out", o->out, "checkpoint to write")->capture_default_str();
     cmd->add_option("--loss-log", o->loss_log, "CSV of the loss every 100 steps");

@@ -74,17 +74,20 @@ void register_sample(CLI::App& app) {
     auto* cmd = app.add_subcommand("sample", "Draw samples with the ODE or an SDE and write them as CSV");
     cmd->add_option("--model", o->model, "checkpoint of a trained or fine-tuned model");
     cmd->add_option("--mixture", o->mixture, "exact field of a mixture: ring | FILE.json");
-    cmd->add_option("--n", o->n, "number of samples")->capture_default_str();
-    cmd->add_option("--steps", o->steps, "sampler steps K")->capture_default_str();
+    cmd->add_option("--n", o->n, "number of samples")->capture_default_str()->check(integer_in(1, kMaxBatch));
+    cmd->add_option("--steps", o->steps, "sampler steps K")->capture_default_str()->check(integer_in(1, kMaxSamplerSteps));
     cmd->add_option("--schedule", o->schedule, "ode | memoryless | constant:SIGMA")->capture_default_str();
     cmd->add_option("--scheme", o->scheme, "SDE discretisation: exact | paper | offset")->capture_default_str();
     cmd->add_option("--ode-method", o->ode_method, "ODE solver: euler | heun")->capture_default_str();
-    cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(seed_value());
     cmd->add_option("--backend", o->backend, "autograd | thrust (a network; README)")->capture_default_str();
     cmd->add_option("--out", o->out, "samples CSV to write")->capture_default_str();
     cmd->add_option("--plot", o->plot, "PNG scatter plot of the samples (images: a grid of the first 100)");
     cmd->add_option("--trajectories", o->trajectories, "PNG of the sampler's trajectories");
-    cmd->callback([o] { run_sample(*o); });
+    cmd->callback([o, cmd] {
+        check_ode_method(*cmd, o->schedule);
+        run_sample(*o);
+    });
 }
 
 }  // namespace am::cli

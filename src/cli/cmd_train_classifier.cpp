@@ -47,11 +47,11 @@ void register_train_classifier(CLI::App& app) {
     auto* cmd = app.add_subcommand("train-classifier",
                                    "Train the MNIST reward classifier; prints its held-out accuracy (JSON)");
     cmd->add_option("--data", o->data, "mnist (data/mnist, from make data) | idx:DIR")->capture_default_str();
-    cmd->add_option("--steps", o->steps, "Adam steps")->capture_default_str();
-    cmd->add_option("--batch", o->batch, "batch size")->capture_default_str();
-    cmd->add_option("--hidden", o->hidden, "hidden width")->capture_default_str();
-    cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
-    cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
+    cmd->add_option("--steps", o->steps, "Adam steps")->capture_default_str()->check(integer_in(1, kMaxIterations));
+    cmd->add_option("--batch", o->batch, "batch size")->capture_default_str()->check(integer_in(1, kMaxBatch));
+    cmd->add_option("--hidden", o->hidden, "hidden width")->capture_default_str()->check(integer_in(1, kMaxWidth));
+    cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str()->check(real_in(0, 1, true));
+    cmd->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(seed_value());
     cmd->add_option("--out", o->out, "checkpoint to write")->capture_default_str();
     cmd->callback([o] { run_train_classifier(*o); });
 }

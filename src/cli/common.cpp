@@ -8,6 +8,9 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <limits>
+
+#include "core/parse.hpp"
 
 #include "data/mixture_json.hpp"
 #include "flow/flow_matching.hpp"
@@ -138,6 +141,7 @@ LoadedField LoadedField::from_options(const std::string& model_path, const std::
         // a fine-tuned exact field: mixture velocity + residual network
         f.mixture_ = data::parse_mixture_json(res->second, model_path + " (metadata)");
         f.base_ = std::make_unique<flow::MixtureVelocity>(*f.mixture_);
+        nn::checkpoint_layer_sizes(ck);  // the shapes, before anything is allocated
         Rng rng(0);
         auto ft = std::make_unique<finetune::ResidualNetwork>(*f.base_, ck.get_int("width"), ck.get_int("depth"), rng);
         nn::load_parameters(ck, ft->parameters(), model_path);
@@ -164,6 +168,11 @@ const flow::VelocityField& LoadedField::field() const {
 
 flow::StepGrid make_grid(const std::string& schedule, const std::string& scheme, int K) {
     AM_CHECK(K > 0, "--steps must be a positive number of sampler steps, got " + std::to_string(K));
+    if (schedule.rfind("constant:", 0) == 0) {
+        const auto sigma = parse_double(schedule.substr(9));
+        AM_CHECK(!sigma || (*sigma >= 0 && *sigma <= kMaxSigma),
+                 "--schedule " + schedule + ": SIGMA must be in (0, " + format_number(kMaxSigma) + "]");
+    }
     const flow::CondOT path;
     return flow::make_step_grid(path, flow::parse_noise(schedule), K, flow::parse_scheme(scheme));
 }
@@ -282,6 +291,44 @@ double current_rss_mb() {
 void reset_peak_rss() {
     std::ofstream f("/proc/self/clear_refs");
     f << "5";  // resets VmHWM to the current resident size
+}
+
+CLI::Validator integer_in(long lo, long hi) {
+    const std::string range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    return CLI::Validator(
+        [lo, hi, range](std::string& s) -> std::string {
+            const auto v = parse_long(s);
+            if (!v || *v < lo || *v > hi) return "must be an integer in " + range + ", got '" + s + "'";
+            return "";
+        },
+        "INT in " + range);
+}
+
+CLI::Validator real_in(double lo, double hi, bool open_lo, bool open_hi) {
+    const std::string range = (open_lo ? "(" : "[") + format_number(lo) + ", " + format_number(hi) + (open_hi ? ")" : "]");
+    return CLI::Validator(
+        [=](std::string& s) -> std::string {
+            const auto v = parse_double(s);
+            if (!v || !std::isfinite(*v) || *v < lo || *v > hi || (open_lo && *v == lo) || (open_hi && *v == hi))
+                return "must be a number in " + range + ", got '" + s + "'";
+            return "";
+        },
+        "NUMBER in " + range);
+}
+
+CLI::Validator seed_value() { return integer_in(0, std::numeric_limits<long>::max()); }
+
+void check_ode_method(const CLI::App& cmd, const std::string& schedule) {
+    AM_CHECK(schedule == "ode" || cmd.count("--ode-method") == 0,
+             "--ode-method is for --schedule ode; with the SDE schedule '" + schedule +
+                 "' the sampler is the SDE's (--scheme)");
+}
+
+void check_loss_steps(const std::string& spec, int K) {
+    if (spec.rfind("last:", 0) != 0) return;
+    const auto n = parse_long(spec.substr(5));
+    AM_CHECK(n && *n >= 1 && *n <= K, "--loss-steps " + spec + ": N must be in [1, K] with K = --steps = " +
+                                          std::to_string(K));
 }
 
 void require_positive(double v, const std::string& option) {

@@ -54,8 +54,10 @@ std::string samples_csv(const Mat<float>& x, const std::string& path) {
 
 void write_samples_csv(const std::string& path, const Mat<float>& x) { write_file_atomic(path, samples_csv(x, path)); }
 
-Mat<float> read_samples_csv(const std::string& path) {
-    std::istringstream in(read_file(path));
+Mat<float> read_samples_csv(const std::string& path) { return parse_samples_csv(read_file(path), path); }
+
+Mat<float> parse_samples_csv(const std::string& text, const std::string& path) {
+    std::istringstream in(text);
     std::string line;
     Index lineno = 0, d = 0;
     std::vector<float> values;

@@ -27,5 +27,7 @@ void write_samples_csv(const std::string& path, const Mat<float>& x);
 // Throws am::Error "PATH:LINE: problem" for a missing header, a ragged row, a
 // field that is not a number, NaN/inf, or an empty file.
 Mat<float> read_samples_csv(const std::string& path);
+// The same on the text of a file; `where` names it in messages.
+Mat<float> parse_samples_csv(const std::string& text, const std::string& where);
 
 }  // namespace am::data

@@ -20,6 +20,8 @@ namespace {
 
 constexpr std::uint32_t kImagesMagic = 0x00000803;  // uint8, 3 dimensions
 constexpr std::uint32_t kLabelsMagic = 0x00000801;  // uint8, 1 dimension
+// The largest payload read: 1 GiB (MNIST's training images are 47 MB).
+constexpr std::size_t kMaxPayload = std::size_t(1) << 30;
 
 std::string hex(std::uint32_t v) {
     char buf[16];
@@ -32,6 +34,7 @@ std::string hex(std::uint32_t v) {
 class GzReader {
 public:
     explicit GzReader(const std::string& path) : path_(path) {
+        if (std::filesystem::is_directory(path)) throw Error(path + " is a directory, not an IDX file");
         errno = 0;
         file_ = gzopen(path.c_str(), "rb");
         if (!file_)
@@ -70,12 +73,26 @@ public:
     }
 
     // Reads exactly `n` payload bytes and checks that nothing follows them.
-    std::vector<unsigned char> read_payload(std::size_t n, const std::string& what) {
-        std::vector<unsigned char> bytes(n);
-        const std::size_t got = read(bytes.data(), n);
+    // The buffer grows with what the stream delivers (1 MiB at a time), so a
+    // header that claims more than the file holds costs no more memory than
+    // the file: a 50-byte file claiming 4 GB is "truncated" at once.
+    std::vector<unsigned char> read_payload(std::size_t n, const std::string& what, std::size_t header) {
+        if (n > kMaxPayload)
+            throw Error(path_ + ": the header announces " + std::to_string(n) + " bytes of " + what +
+                        ", more than the " + std::to_string(kMaxPayload) + " this reader accepts");
+        std::vector<unsigned char> bytes;
+        std::size_t got = 0;
+        while (got < n) {
+            const std::size_t chunk = std::min<std::size_t>(n - got, std::size_t(1) << 20);
+            bytes.resize(got + chunk);
+            const std::size_t r = read(bytes.data() + got, chunk);
+            got += r;
+            if (r < chunk) break;
+        }
         if (got != n)
-            throw Error(path_ + ": truncated: expected " + std::to_string(n) + " bytes of " + what +
-                        " after the header, found " + std::to_string(got));
+            throw Error(path_ + ": truncated: the header announces " + std::to_string(n) + " bytes of " + what +
+                        ", the data ends after " + std::to_string(got) + " (at byte " + std::to_string(header + got) +
+                        " of the uncompressed file)");
         unsigned char extra;
         if (read(&extra, 1) != 0)
             throw Error(path_ + ": trailing data after the " + std::to_string(n) + " bytes of " +
@@ -129,10 +146,11 @@ Mat<float> read_idx_images(const std::string& path, int* rows, int* cols) {
     const std::uint32_t n = in.read_u32("image count");
     const std::uint32_t r = in.read_u32("rows"), c = in.read_u32("cols");
     const std::uint64_t total = std::uint64_t(n) * r * c;
-    if (r == 0 || c == 0 || r > 65536 || c > 65536 || total > (std::uint64_t(1) << 33))
+    if (r == 0 || c == 0 || r > 65536 || c > 65536 || total > kMaxPayload)
         throw Error(path + ": implausible IDX3 header: " + std::to_string(n) + " images of " +
-                    std::to_string(r) + " x " + std::to_string(c));
-    const auto bytes = in.read_payload(std::size_t(total), "pixels");
+                    std::to_string(r) + " x " + std::to_string(c) + " (at most " + std::to_string(kMaxPayload) +
+                    " bytes of pixels are read)");
+    const auto bytes = in.read_payload(std::size_t(total), "pixels", 16);
 
     Mat<float> images = zeros<float>(Index(n), Index(r) * Index(c));
     std::transform(bytes.begin(), bytes.end(), images.begin(),
@@ -146,7 +164,7 @@ std::vector<int> read_idx_labels(const std::string& path) {
     GzReader in(path);
     in.expect_magic(kLabelsMagic, "an IDX1 uint8 label file");
     const std::uint32_t n = in.read_u32("label count");
-    const auto bytes = in.read_payload(n, "labels");
+    const auto bytes = in.read_payload(n, "labels", 8);
     return std::vector<int>(bytes.begin(), bytes.end());
 }
 

@@ -141,7 +141,7 @@ GaussianMixture parse_mixture_json(const std::string& text, const std::string& w
     json doc;
     try {
         doc = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // a syntax error, or a number too large for a double (1e400)
         throw Error(where + ": mixture JSON: invalid JSON: " + e.what());
     }
     if (!doc.is_object()) throw Error(where + ": mixture JSON: the top level must be an object");
@@ -151,6 +151,13 @@ GaussianMixture parse_mixture_json(const std::string& text, const std::string& w
     mix.weights = read_weights(doc["weights"], where);
     const Index n = Index(mix.weights.size());
     mix.means = read_means(doc["means"], where, n);
+    // the covariances are n dense d x d matrices: a short file must not ask for gigabytes
+    const double cov_entries = double(n) * double(mix.dim()) * double(mix.dim());
+    if (mix.dim() > kMaxMixtureDim || cov_entries > double(kMaxCovarianceEntries))
+        throw bad(where, "\"means\"",
+                  "describe " + std::to_string(n) + " components of dimension " + std::to_string(mix.dim()) +
+                      ": at most dimension " + std::to_string(kMaxMixtureDim) + " and " +
+                      std::to_string(kMaxCovarianceEntries) + " covariance entries (components x d x d) are read");
     mix.covs = doc.contains("stds") ? read_stds(doc["stds"], where, n, mix.dim())
                                     : read_covs(doc["covs"], where, n, mix.dim());
     try {

@@ -20,6 +20,11 @@
 
 namespace am::data {
 
+// Limits of what a mixture file may ask for: the dimension d, and the
+// entries of its n dense d x d covariances (n d^2 doubles: 128 MB).
+constexpr Index kMaxMixtureDim = 1024;
+constexpr Index kMaxCovarianceEntries = Index(1) << 24;
+
 // Parses `text`; `where` (a file name) prefixes every error message.
 // Throws a one-line am::Error naming `where` and the problem: invalid JSON
 // (with the parser's message), a missing or unknown key, a wrong length, a

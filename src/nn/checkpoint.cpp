@@ -5,8 +5,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <zlib.h>
 
@@ -60,14 +58,14 @@ std::uint32_t crc_of(const char* p, std::size_t n) {
 
 const std::string& Checkpoint::get(const std::string& key) const {
     auto it = meta.find(key);
-    AM_CHECK(it != meta.end(), "checkpoint of kind '" + kind + "' has no '" + key + "' entry");
+    AM_CHECK(it != meta.end(), source + ": a checkpoint of kind '" + kind + "' without the entry '" + key + "'");
     return it->second;
 }
 
 long Checkpoint::get_int(const std::string& key) const {
     const std::string& s = get(key);
     const auto v = parse_long(s);
-    AM_CHECK(v.has_value(), "checkpoint entry '" + key + "' is not an integer: '" + s + "'");
+    AM_CHECK(v.has_value(), source + ": checkpoint entry '" + key + "' is not an integer: '" + s + "'");
     return *v;
 }
 
@@ -102,12 +100,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& ck) {
     data::write_file_atomic(path, checkpoint_bytes(ck, path));
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    AM_CHECK(f.good(), "checkpoint " + path + ": cannot open (missing file?)");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    const std::string buf = ss.str();
+Checkpoint load_checkpoint(const std::string& path) { return parse_checkpoint(data::read_file(path), path); }
+
+Checkpoint parse_checkpoint(const std::string& buf, const std::string& path) {
     Reader r{buf, 0, path};
     char magic[8];
     r.raw(magic, 8);
@@ -117,6 +112,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     AM_CHECK(version == kVersion, "checkpoint " + path + ": version " + std::to_string(version) +
                                       ", this program reads version " + std::to_string(kVersion));
     Checkpoint ck;
+    ck.source = path;
     ck.kind = r.str();
     const std::uint32_t nmeta = r.u32();
     for (std::uint32_t i = 0; i < nmeta; ++i) {
@@ -127,8 +123,9 @@ Checkpoint load_checkpoint(const std::string& path) {
     for (std::uint32_t i = 0; i < nt; ++i) {
         std::string name = r.str();
         const std::uint64_t R = r.u64(), C = r.u64();
-        AM_CHECK(R < (1u << 31) && C < (1u << 31) && R * C * 4 <= buf.size(),
-                 "checkpoint " + path + ": tensor '" + name + "' has an impossible shape (corrupt file)");
+        AM_CHECK(R < (1u << 31) && C < (1u << 31) && R * C * 4 <= buf.size() - r.pos,
+                 "checkpoint " + path + ": tensor '" + name + "' claims " + std::to_string(R) + " x " +
+                     std::to_string(C) + " floats at byte " + std::to_string(r.pos) + ", more than the file holds");
         Mat<float> t = zeros<float>(Index(R), Index(C));
         r.raw(t.data(), t.size() * sizeof(float));
         ck.tensors.emplace_back(std::move(name), std::move(t));
@@ -141,94 +138,51 @@ Checkpoint load_checkpoint(const std::string& path) {
     return ck;
 }
 
-// ---- models ---------------------------------------------------------------------------
 
 namespace {
-template <class T>
-void put_parameters(Checkpoint& ck, const std::vector<Var<T>>& ps) {
-    for (std::size_t i = 0; i < ps.size(); ++i) {
-        const std::string name = (i % 2 ? "b" : "W") + std::to_string(i / 2);
-        ck.tensors.emplace_back(name, xt::cast<float>(ps[i].value()));
-    }
-}
-std::string join_sizes(const std::vector<Index>& s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
-    return out;
-}
-std::vector<Index> split_sizes(const std::string& s) {
+// "784,256,10" -> {784, 256, 10}, each in [1, 2^31).
+std::vector<Index> split_sizes(const Checkpoint& ck, const std::string& s) {
     std::vector<Index> out;
     for (const auto& item : split(s, ',')) {
         const auto v = parse_long(item);
-        AM_CHECK(v && *v > 0, "checkpoint: bad layer sizes '" + s + "'");
+        AM_CHECK(v && *v > 0 && *v < (1L << 31), ck.source + ": bad layer sizes '" + s + "' in the checkpoint");
         out.push_back(Index(*v));
     }
     return out;
 }
 }  // namespace
 
-template <class T>
-void load_parameters(const Checkpoint& ck, const std::vector<Var<T>>& params, const std::string& where) {
-    AM_CHECK(ck.tensors.size() == params.size(),
-             where + ": checkpoint has " + std::to_string(ck.tensors.size()) +
-                 " tensors, the model has " + std::to_string(params.size()));
-    for (std::size_t i = 0; i < params.size(); ++i) {
-        const auto& [name, t] = ck.tensors[i];
-        AM_CHECK(t.shape() == params[i].value().shape(),
-                 where + ": tensor '" + name + "' has shape " + shape_str(t) + ", the model expects " +
-                     shape_str(params[i].value()));
-        Var<T> p = params[i];
-        p.value() = xt::cast<T>(t);
+std::vector<Index> checkpoint_layer_sizes(const Checkpoint& ck) {
+    const std::size_t layers = ck.tensors.size() / 2;  // (W, b) per layer
+    std::vector<Index> sizes;
+    if (ck.kind == "mlp") {
+        AM_CHECK(ck.get("sizes").size() <= 24 * (layers + 1), ck.source + ": the 'sizes' entry lists more layers than "
+                                                                        "the checkpoint has tensors");
+        sizes = split_sizes(ck, ck.get("sizes"));
+    } else if (ck.kind == "velocity_mlp") {
+        const long d = ck.get_int("dim"), width = ck.get_int("width"), depth = ck.get_int("depth");
+        AM_CHECK(d > 0 && d < (1L << 31) && width > 0 && width < (1L << 31) && depth > 0 &&
+                     std::size_t(depth) + 1 == layers,
+                 ck.source + ": a velocity_mlp with dim " + std::to_string(d) + ", width " + std::to_string(width) +
+                     ", depth " + std::to_string(depth) + " needs " + std::to_string(2 * (depth + 1)) +
+                     " tensors, the checkpoint has " + std::to_string(ck.tensors.size()));
+        sizes.push_back(Index(d + 1));
+        for (long i = 0; i < depth; ++i) sizes.push_back(Index(width));
+        sizes.push_back(Index(d));
+    } else {
+        throw Error(ck.source + ": a checkpoint of kind '" + ck.kind + "', expected 'mlp' or 'velocity_mlp'");
     }
+    AM_CHECK(sizes.size() >= 2 && ck.tensors.size() == 2 * (sizes.size() - 1),
+             ck.source + ": layer sizes for " + std::to_string(sizes.size() - 1) + " layers, the checkpoint has " +
+                 std::to_string(ck.tensors.size()) + " tensors");
+    for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+        const Mat<float>& w = ck.tensors[2 * l].second;
+        const Mat<float>& b = ck.tensors[2 * l + 1].second;
+        AM_CHECK(rows(w) == sizes[l] && cols(w) == sizes[l + 1] && rows(b) == 1 && cols(b) == sizes[l + 1],
+                 ck.source + ": layer " + std::to_string(l) + " should be " + std::to_string(sizes[l]) + " -> " +
+                     std::to_string(sizes[l + 1]) + ", its tensors are " + shape_str(w) + " and " + shape_str(b));
+    }
+    return sizes;
 }
-
-template <class T>
-Checkpoint to_checkpoint(const MLP<T>& m) {
-    Checkpoint ck;
-    ck.kind = "mlp";
-    ck.meta["sizes"] = join_sizes(m.sizes());
-    ck.meta["activation"] = activation_name(m.activation());
-    put_parameters(ck, m.parameters());
-    return ck;
-}
-
-template <class T>
-Checkpoint to_checkpoint(const VelocityMLP<T>& m) {
-    Checkpoint ck;
-    ck.kind = "velocity_mlp";
-    ck.meta["dim"] = std::to_string(m.dim());
-    ck.meta["width"] = std::to_string(m.width());
-    ck.meta["depth"] = std::to_string(m.depth());
-    put_parameters(ck, m.parameters());
-    return ck;
-}
-
-template <class T>
-MLP<T> mlp_from_checkpoint(const Checkpoint& ck) {
-    AM_CHECK(ck.kind == "mlp", "checkpoint holds a '" + ck.kind + "', expected an 'mlp'");
-    Rng rng(0);
-    MLP<T> m(split_sizes(ck.get("sizes")), parse_activation(ck.get("activation")), rng);
-    load_parameters(ck, m.parameters(), "mlp checkpoint");
-    return m;
-}
-
-template <class T>
-VelocityMLP<T> velocity_mlp_from_checkpoint(const Checkpoint& ck) {
-    AM_CHECK(ck.kind == "velocity_mlp", "checkpoint holds a '" + ck.kind + "', expected a 'velocity_mlp'");
-    Rng rng(0);
-    VelocityMLP<T> m(ck.get_int("dim"), ck.get_int("width"), ck.get_int("depth"), rng);
-    load_parameters(ck, m.parameters(), "velocity_mlp checkpoint");
-    return m;
-}
-
-#define AM_INSTANTIATE_CKPT(T)                                                                   \
-    template Checkpoint to_checkpoint(const MLP<T>&);                                            \
-    template Checkpoint to_checkpoint(const VelocityMLP<T>&);                                    \
-    template MLP<T> mlp_from_checkpoint(const Checkpoint&);                                      \
-    template VelocityMLP<T> velocity_mlp_from_checkpoint(const Checkpoint&);                     \
-    template void load_parameters(const Checkpoint&, const std::vector<Var<T>>&, const std::string&);
-
-AM_INSTANTIATE_CKPT(float)
-AM_INSTANTIATE_CKPT(double)
 
 }  // namespace am::nn

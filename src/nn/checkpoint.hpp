@@ -27,6 +27,7 @@ struct Checkpoint {
     std::string kind;
     std::map<std::string, std::string> meta;
     std::vector<std::pair<std::string, Mat<float>>> tensors;
+    std::string source = "checkpoint";  // the file it was read from, for messages
 
     const std::string& get(const std::string& key) const;  // throws if missing
     long get_int(const std::string& key) const;
@@ -43,8 +44,18 @@ void save_checkpoint(const std::string& path, const Checkpoint& ck);
 // Throws am::Error naming the file and the problem: missing, truncated,
 // wrong magic, unsupported version, corrupted (checksum), non-finite weights.
 Checkpoint load_checkpoint(const std::string& path);
+// The same on the bytes of a file; `where` names it in messages. Never
+// allocates more than the bytes hold.
+Checkpoint parse_checkpoint(const std::string& bytes, const std::string& where);
 
-// Model <-> checkpoint. Loading checks the kind and every tensor's shape.
+// The layer sizes of the network a checkpoint holds (kind "mlp": its
+// "sizes"; "velocity_mlp": d + 1, width x depth, d), checked against its
+// tensors (W (in, out), b (1, out) per layer) without allocating anything:
+// am::Error naming the file otherwise. Models are built only after it.
+std::vector<Index> checkpoint_layer_sizes(const Checkpoint& ck);
+
+// Model <-> checkpoint (checkpoint_models.cpp). Loading checks the kind and
+// every tensor's shape.
 template <class T> Checkpoint to_checkpoint(const MLP<T>& m);
 template <class T> Checkpoint to_checkpoint(const VelocityMLP<T>& m);
 template <class T> MLP<T> mlp_from_checkpoint(const Checkpoint& ck);
