@@ -8,6 +8,7 @@
 #   make bench      the benchmark workloads (BENCH_ARGS='--quick ...')
 #   make install    headers, libamflow.a/.so and amflow.pc under PREFIX (default /usr/local)
 #   make notebooks  run the notebooks cell by cell in clang-repl-19 (NB_UPDATE=1 stores their outputs)
+#   make fuzz       libFuzzer targets of the readers, FUZZ_SECONDS each (tests/fuzz/)
 #   make deps       install the Debian packages (every target below depends on it)
 #
 #   make CUDA=1     the Thrust engine's .cu files by nvcc for a GPU (build-cuda/amflow,
@@ -248,7 +249,7 @@ bench: deps config $(BUILD)/amflow-bench
 	./$(BUILD)/amflow-bench $(BENCH_ARGS)
 
 clean:
-	rm -rf build build-debug build-asan build-cuda
+	rm -rf build build-debug build-asan build-cuda build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(CPP_BUILD)/src/cli/bench.d $(CPP_BUILD)/src/cli/convert_mnist.d
 
@@ -305,3 +306,31 @@ install: deps config $(BUILD)/libamflow.a $(BUILD)/libamflow.so
 	  'Libs: -L$${libdir} -Wl,-rpath,$${libdir} -lamflow $(LDLIBS)' \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/amflow.pc
 	@echo "installed amflow into $(DESTDIR)$(PREFIX): $(words $(INSTALL_HEADERS)) headers, libamflow.a, libamflow.so, lib/pkgconfig/amflow.pc"
+
+# libFuzzer targets of the readers (tests/fuzz/: IDX, samples CSV, mixture
+# JSON, checkpoint), built by clang with AddressSanitizer + UBSan into
+# build-fuzz/ from the few sources they read with. `make fuzz` installs
+# clang-19 and its runtime (scripts/deps.sh) and runs each target for
+# FUZZ_SECONDS on a scratch copy of its seed corpus (scripts/fuzz.sh); any
+# crash, leak, sanitizer report, input slower than 10 s or more than 2 GB of
+# memory fails it. FUZZ_ARGS passes libFuzzer options, e.g. -runs=1000000.
+FUZZ_SECONDS  ?= 60
+FUZZ_CXX      ?= clang++-19
+FUZZ_BUILD    := build-fuzz
+FUZZ_TARGETS  := idx csv mixture_json checkpoint
+FUZZ_CXXFLAGS := -std=c++17 -O1 -g -fno-omit-frame-pointer -Wno-unknown-pragmas -Isrc \
+                 -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_SRC  := src/data/csv.cpp src/data/file_io.cpp src/data/idx.cpp src/data/mixture.cpp \
+                 src/data/mixture_json.cpp src/nn/checkpoint.cpp
+FUZZ_LIB_OBJ  := $(FUZZ_LIB_SRC:%.cpp=$(FUZZ_BUILD)/%.o)
+.PHONY: fuzz fuzz-deps
+fuzz-deps:
+	@bash scripts/deps.sh clang-19 libclang-rt-19-dev
+$(FUZZ_BUILD)/src/%.o: src/%.cpp | fuzz-deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.cpp $(FUZZ_LIB_OBJ) | fuzz-deps
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $^ -o $@ -lz -lopenblas
+fuzz: deps $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+-include $(FUZZ_LIB_OBJ:.o=.d)
