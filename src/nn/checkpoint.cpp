@@ -36,6 +36,7 @@ struct Reader {
         AM_CHECK(pos + n <= buf.size(), "checkpoint " + path + ": truncated (file ends at byte " +
                                             std::to_string(buf.size()) + ", needed " +
                                             std::to_string(pos + n) + ")");
+        if (n == 0) return;  // an empty tensor: its data() may be null (found by fuzz_checkpoint)
         std::memcpy(p, buf.data() + pos, n);
         pos += n;
     }
@@ -124,7 +125,7 @@ Checkpoint parse_checkpoint(const std::string& buf, const std::string& path) {
         std::string name = r.str();
         const std::uint64_t R = r.u64(), C = r.u64();
         AM_CHECK(R < (1u << 31) && C < (1u << 31) && R * C * 4 <= buf.size() - r.pos,
-                 "checkpoint " + path + ": tensor '" + name + "' claims " + std::to_string(R) + " x " +
+                 "checkpoint " + path + ": truncated or corrupt: tensor '" + name + "' claims " + std::to_string(R) + " x " +
                      std::to_string(C) + " floats at byte " + std::to_string(r.pos) + ", more than the file holds");
         Mat<float> t = zeros<float>(Index(R), Index(C));
         r.raw(t.data(), t.size() * sizeof(float));
