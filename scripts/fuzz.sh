@@ -16,10 +16,12 @@ for t in "$@"; do
     if ! OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1 "$build/fuzz_$t" -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/crash_${t}_" \
         ${FUZZ_ARGS:-} "$corpus" >"$log" 2>&1; then
+        rm -f /dev/shm/amflow_fuzz_idx_* /tmp/amflow_fuzz_idx_*
         tail -n 60 "$log"
         echo "fuzz: $t FAILED (log $log; the input is $build/crash_${t}_*)"
         exit 1
     fi
+    rm -f /dev/shm/amflow_fuzz_idx_* /tmp/amflow_fuzz_idx_*  # fuzz_idx's scratch file (libFuzzer exits with _Exit)
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log")
     echo "fuzz: $t: $runs executions in $seconds s, no crash, leak or sanitizer report (peak $rss MB)"

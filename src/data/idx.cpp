@@ -73,9 +73,10 @@ public:
     }
 
     // Reads exactly `n` payload bytes and checks that nothing follows them.
-    // The buffer grows with what the stream delivers (1 MiB at a time), so a
-    // header that claims more than the file holds costs no more memory than
-    // the file: a 50-byte file claiming 4 GB is "truncated" at once.
+    // The buffer grows with what the stream delivers (64 KiB first, then
+    // doubling), so a header that claims more than the file holds costs no
+    // more memory than twice the file: a 50-byte file claiming 268 MB is
+    // "truncated" at once.
     std::vector<unsigned char> read_payload(std::size_t n, const std::string& what, std::size_t header) {
         if (n > kMaxPayload)
             throw Error(path_ + ": the header announces " + std::to_string(n) + " bytes of " + what +
@@ -83,7 +84,7 @@ public:
         std::vector<unsigned char> bytes;
         std::size_t got = 0;
         while (got < n) {
-            const std::size_t chunk = std::min<std::size_t>(n - got, std::size_t(1) << 20);
+            const std::size_t chunk = std::min<std::size_t>(n - got, std::max<std::size_t>(got, std::size_t(1) << 16));
             bytes.resize(got + chunk);
             const std::size_t r = read(bytes.data() + got, chunk);
             got += r;

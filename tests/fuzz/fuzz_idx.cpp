@@ -13,7 +13,10 @@
 #include "data/idx.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const std::string path = "/tmp/amflow_fuzz_idx_" + std::to_string(::getpid());
+    // in memory (/dev/shm) where there is one: a file on disk per input ran
+    // 6x slower (2937 against 18290 inputs in 20 s); scripts/fuzz.sh removes it
+    static const std::string path = std::string(::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp") +
+                                    "/amflow_fuzz_idx_" + std::to_string(::getpid());
     std::FILE* f = std::fopen(path.c_str(), "wb");
     if (!f) return 0;
     std::fwrite(data, 1, size, f);
