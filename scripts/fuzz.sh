@@ -24,5 +24,6 @@ for t in "$@"; do
     rm -f /dev/shm/amflow_fuzz_idx_* /tmp/amflow_fuzz_idx_*  # fuzz_idx's scratch file (libFuzzer exits with _Exit)
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log")
-    echo "fuzz: $t: $runs executions in $seconds s, no crash, leak or sanitizer report (peak $rss MB)"
+    took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")
+    echo "fuzz: $t: $runs executions in ${took:-$seconds} s, no crash, leak or sanitizer report (peak $rss MB)"
 done
