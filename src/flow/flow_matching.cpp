@@ -8,14 +8,15 @@
 
 namespace am::flow {
 
-ag::Var<float> flow_matching_loss(const nn::VelocityMLP<float>& net, const Schedule& schedule,
-                                  const Mat<float>& x1, const Mat<float>& x0, const Mat<float>& t) {
-    AM_CHECK(x1.shape() == x0.shape() && rows(t) == rows(x1) && cols(t) == 1,
-             "flow_matching_loss: expected x1, x0 (B, d) and t (B, 1), got " + shape_str(x1) + ", " +
-                 shape_str(x0) + ", " + shape_str(t));
+namespace {
+
+// X_t = alpha_t x1 + beta_t x0 and the target velocity alpha_dot_t x1 + beta_dot_t x0,
+// row by row: x1, x0 (B, d), t (B, 1) -> xt, target (B, d).
+void interpolate(const Schedule& schedule, const Mat<float>& x1, const Mat<float>& x0, const Mat<float>& t,
+                 Mat<float>& xt, Mat<float>& target) {
     const Index B = rows(x1), d = cols(x1);
-    Mat<float> xt = Mat<float>::from_shape(x1.shape());
-    Mat<float> target = Mat<float>::from_shape(x1.shape());
+    xt = Mat<float>::from_shape(x1.shape());
+    target = Mat<float>::from_shape(x1.shape());
     for (Index i = 0; i < B; ++i) {
         const double ti = t(i, 0);
         const float a = float(schedule.alpha(ti)), b = float(schedule.beta(ti));
@@ -25,6 +26,17 @@ ag::Var<float> flow_matching_loss(const nn::VelocityMLP<float>& net, const Sched
             target(i, j) = da * x1(i, j) + db * x0(i, j);
         }
     }
+}
+
+}  // namespace
+
+ag::Var<float> flow_matching_loss(const nn::VelocityMLP<float>& net, const Schedule& schedule,
+                                  const Mat<float>& x1, const Mat<float>& x0, const Mat<float>& t) {
+    AM_CHECK(x1.shape() == x0.shape() && rows(t) == rows(x1) && cols(t) == 1,
+             "flow_matching_loss: expected x1, x0 (B, d) and t (B, 1), got " + shape_str(x1) + ", " +
+                 shape_str(x0) + ", " + shape_str(t));
+    Mat<float> xt, target;
+    interpolate(schedule, x1, x0, t, xt, target);
     return ag::mean(ag::square(net.forward(ag::Var<float>(xt), ag::Var<float>(t)) - ag::Var<float>(target)));
 }
 
@@ -44,16 +56,8 @@ HeldOutLoss evaluate_flow_matching_loss(const nn::VelocityMLP<float>& net, const
             const Mat<float> x1b = xt::view(x1, xt::range(i0, i0 + B), xt::all());
             const Mat<float> x0 = rng.normal<float>(B, d);
             const Mat<float> t = rng.uniform<float>(B, 1);
-            Mat<float> xt = Mat<float>::from_shape(x1b.shape()), target = Mat<float>::from_shape(x1b.shape());
-            for (Index i = 0; i < B; ++i) {
-                const double ti = t(i, 0);
-                const float a = float(schedule.alpha(ti)), b = float(schedule.beta(ti));
-                const float da = float(schedule.alpha_dot(ti)), db = float(schedule.beta_dot(ti));
-                for (Index j = 0; j < d; ++j) {
-                    xt(i, j) = a * x1b(i, j) + b * x0(i, j);
-                    target(i, j) = da * x1b(i, j) + db * x0(i, j);
-                }
-            }
+            Mat<float> xt, target;
+            interpolate(schedule, x1b, x0, t, xt, target);
             const Mat<float> v = net.forward(ag::Var<float>(xt), ag::Var<float>(t)).value();
             for (Index i = 0; i < B; ++i) {
                 double e = 0;
