@@ -87,7 +87,12 @@ ifeq ($(CUDA),1)
   ifeq ($(NVCC),)
     $(error CUDA=1: nvcc not found (put it on PATH or pass NVCC=/path/to/nvcc))
   endif
-  CUDA_HOME    := $(patsubst %/bin/nvcc,%,$(NVCC))
+  # the toolkit's root as nvcc itself reports it (_HERE_ is its real bin/), so a
+  # wrapper script such as /usr/local/bin/nvcc still finds lib64/
+  CUDA_HOME ?= $(patsubst %/bin,%,$(shell $(NVCC) -dryrun -x cu -c /dev/null -o /dev/null 2>&1 | sed -n 's/^\#\$$ _HERE_=//p' | head -n 1))
+  ifeq ($(wildcard $(CUDA_HOME)/lib64/libcudart.so),)
+    $(error CUDA=1: no libcudart.so in '$(CUDA_HOME)/lib64' (nvcc at $(NVCC)); pass CUDA_HOME=/path/to/cuda)
+  endif
   NVCC_VERSION := $(shell $(NVCC) --version 2>/dev/null | grep -o 'V[0-9][0-9.]*' | head -n 1)
   CUDA_FOUND   := nvcc $(NVCC_VERSION) at $(NVCC), arch $(CUDA_ARCH)
   THRUST_SYSTEM := THRUST_DEVICE_SYSTEM_CUDA
