@@ -15,6 +15,7 @@
 
 #include <zlib.h>
 
+#include "cli/app.hpp"
 #include "cli/common.hpp"
 #include "data/csv.hpp"
 #include "data/file_io.hpp"
@@ -399,4 +400,32 @@ TEST_CASE("bad input: numeric options out of range and meaningless combinations 
     }
     CHECK(bytes_of(csv) == csv_bytes);
     CHECK(!fs::exists(dir / "demo"));
+}
+
+TEST_CASE("bad input: command-line syntax errors are sentences that name the subcommand and the option") {
+    TempDir dir("amflow_bad_syntax");
+    const std::string ck = dir / "m.ckpt";
+    struct Row {
+        std::vector<std::string> args;
+        std::vector<std::string> expected;
+    };
+    const std::vector<Row> rows = {
+        {{"pretrain", "--bogus", "--out", ck}, {"error: pretrain: unknown option --bogus", "amflow pretrain --help"}},
+        {{"pretrain", "stray", "--out", ck}, {"error: pretrain: unexpected argument 'stray'", "--name value"}},
+        {{"pretrain", "--out", ck, "--steps"}, {"error: pretrain: --steps needs a value (a whole number)"}},
+        {{"finetune", "--mixture", "ring", "--out", ck, "--lambda"}, {"error: finetune: --lambda needs a value (a number)"}},
+        {{"sample", "--mixture", "ring", "--out", ck, "--n", "abc"}, {"error: sample: --n: must be an integer", "'abc'"}},
+        {{"pretrain", "--steps", "5", "--steps", "6", "--out", ck}, {"--steps is given 2 times; give it once"}},
+        {{}, {"give a subcommand first, one of pretrain, sample, finetune"}},
+    };
+    for (const Row& row : rows) {
+        check_fails_leaving(row.args, row.expected, ck);
+        CHECK(amflow(row.args).err.find("The following") == std::string::npos);  // no raw CLI11 text
+    }
+    // std::bad_alloc carries no message of its own: the line names the subcommand and the likely cause
+    const std::string line = cli::failure_message(std::bad_alloc(), "sample");
+    CHECK(line.find("sample: out of memory") == 0);
+    CHECK(line.find("--n") != std::string::npos);
+    CHECK(cli::failure_message(std::runtime_error("checkpoint x: truncated"), "sample") ==
+          "checkpoint x: truncated");
 }

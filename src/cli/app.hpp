@@ -5,6 +5,7 @@
 // Design: docs/design.md#command-line
 #pragma once
 
+#include <exception>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -15,5 +16,10 @@ namespace am::cli {
 // Returns the exit status: 0 on success, 1 on an error of the run, 2 on a
 // command-line error; `--help` prints to `out` and returns 0.
 int run_amflow(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// The line (after "amflow: error: ") for an exception that ended subcommand
+// `where` ("sample"): the exception's own message, which names what and
+// where; std::bad_alloc, which names nothing, gets a sentence.
+std::string failure_message(const std::exception& e, const std::string& where);
 
 }  // namespace am::cli
