@@ -458,6 +458,33 @@ TEST_CASE("flow: samplers are seeded and fill the trajectory") {
     CHECK_THROWS_AS(sample_sde(GaussianVelocity1D(0, 1), grid, x0, r1), Error);  // (50, 2) for d = 1
 }
 
+TEST_CASE("flow: draw_samples is sample_ode for the ODE and sample_sde on the step grid otherwise") {
+    const MixtureVelocity f(data::default_ring());
+    const CondOT condot;
+    SamplerSettings ode;
+    ode.noise = parse_noise("ode");
+    ode.K = 6;
+    for (const OdeMethod m : {OdeMethod::Euler, OdeMethod::Heun}) {
+        ode.ode_method = m;
+        Rng r1(4), r2(4);
+        CHECK(draw_samples(f, condot, ode, 30, r1) == sample_ode(f, r2.normal<float>(30, 2), 6, m));
+    }
+    CHECK(ode.describe() == "ODE, heun, K = 6");
+    SamplerSettings sde;
+    sde.noise = parse_noise("constant:0.5");
+    sde.scheme = Scheme::Paper;
+    sde.K = 7;
+    Rng r1(5), r2(5);
+    std::vector<Mat<float>> traj;
+    const Mat<float> a = draw_samples(f, condot, sde, 30, r1, &traj);
+    const Mat<float> x0 = r2.normal<float>(30, 2);
+    CHECK(a == sample_sde(f, make_step_grid(condot, sde.noise, 7, Scheme::Paper), x0, r2));
+    REQUIRE(traj.size() == 8);
+    CHECK(traj.front() == x0);
+    CHECK(sde.describe() == "constant:0.5 SDE, paper scheme, K = 7");
+    CHECK_THROWS_AS(draw_samples(f, condot, sde, 0, r1), Error);
+}
+
 TEST_CASE("flow: 1-D Gaussian, memoryless sampler reproduces the table of schemes [slow]") {
     // Base N(1, 0.25) with its exact velocity, X0 ~ N(0, 1), N samples per cell.
     // v is affine in x, so X_K is exactly Gaussian and its mean and variance

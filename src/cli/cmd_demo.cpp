@@ -79,8 +79,10 @@ void run_demo(const DemoOptions& o) {
 
     // the base's own mode weights, and the tilt they predict
     Rng srng(o.seed + 10);
-    const Mat<float> base_ode = draw_samples(base.field(), o.n_eval, 100, "ode", "exact", "heun", srng);
-    const Mat<float> base_sde = draw_samples(base.field(), o.n_eval, o.K, "memoryless", "exact", "heun", srng);
+    const Mat<float> base_ode = flow::draw_samples(base.field(), flow::CondOT(),
+        sampler_settings("ode", "exact", 100), o.n_eval, srng);
+    const Mat<float> base_sde = flow::draw_samples(base.field(), flow::CondOT(),
+        sampler_settings("memoryless", "exact", o.K), o.n_eval, srng);
     data::GaussianMixture ring_net = ring;
     ring_net.weights = data::mode_stats(ring, base_ode).weights;
     const auto target_net = finetune::exact_tilt(ring_net, reward, o.lambda);
@@ -114,8 +116,10 @@ void run_demo(const DemoOptions& o) {
         finetune::FineTuner tuner(*ft, reward, make_grid(run.schedule, "exact", o.K), cfg, o.seed + 30);
         const auto summary = run_finetuning([&] { return tuner.iterate(); }, o.iters, std::max<long>(1, o.iters / 5), "   " + run.method);
         Rng erng(o.seed + 40);
-        const Mat<float> x_ode = draw_samples(*ft, o.n_eval, 100, "ode", "exact", "heun", erng);
-        const Mat<float> x_sde = draw_samples(*ft, o.n_eval, o.K, "memoryless", "exact", "heun", erng);
+        const Mat<float> x_ode = flow::draw_samples(*ft, flow::CondOT(),
+            sampler_settings("ode", "exact", 100), o.n_eval, erng);
+        const Mat<float> x_sde = flow::draw_samples(*ft, flow::CondOT(),
+            sampler_settings("memoryless", "exact", o.K), o.n_eval, erng);
         for (const auto& [name, x] : {std::pair<std::string, const Mat<float>&>{"ODE", x_ode}, {"memoryless", x_sde}}) {
             table.push_back({run.method, run.schedule, name, finetune::evaluate(x, target, &reward),
                              finetune::evaluate(x, target_net, &reward), summary.seconds_per_iter, summary.peak_rss_mb});

@@ -120,7 +120,7 @@ void run_finetune(const FineTuneOptions& given) {
     if (classifier || !o.samples.empty() || base.mixture()) {
         const Index n = classifier && !(o.cmd && o.cmd->count("--eval-n")) ? 1000 : o.eval_n;
         Rng erng(o.seed + 2);
-        x = draw_samples(*ft, n, o.steps, "memoryless", o.scheme, "heun", erng);
+        x = flow::draw_samples(*ft, flow::CondOT(), sampler_settings("memoryless", o.scheme, o.steps), n, erng);
         if (!o.samples.empty()) files.add(o.samples, data::samples_csv(x, o.samples));
     }
     std::string evaluation;
@@ -147,7 +147,9 @@ void register_finetune(CLI::App& app) {
     cmd->add_option("--lambda", o->lambda, "reward multiplier: target p_base exp(lambda r) (images: 1)")->capture_default_str()
         ->check(real_in(-kMaxLambda, kMaxLambda));
     cmd->add_option("--method", o->method, "am | basic-am | bptt | draft | refl")->capture_default_str();
-    cmd->add_option("--schedule", o->schedule, "memoryless | constant:SIGMA | ode")->capture_default_str();
+    cmd->add_option("--schedule", o->schedule,
+                    "noise of the training trajectories: memoryless | constant:SIGMA | ode (ode: Euler on the "
+                    "step grid; --samples are drawn with the memoryless SDE)")->capture_default_str();
     cmd->add_option("--scheme", o->scheme, "exact | paper | offset")->capture_default_str();
     cmd->add_option("--steps", o->steps, "sampler steps K")->capture_default_str()->check(integer_in(1, kMaxSamplerSteps));
     cmd->add_option("--iters", o->iters, "fine-tuning iterations (exact mixture base: 2000; images: 400)")->capture_default_str()

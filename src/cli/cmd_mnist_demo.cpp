@@ -179,8 +179,10 @@ void run_mnist_demo(const MnistDemoOptions& o) {
     auto evaluate_model = [&](const flow::VelocityField& field, const std::string& name, double lambda,
                               const std::string& grid_name, Row proto) {
         Rng erng(o.seed + 100);  // the same noise for every model
-        const Mat<float> x_ode = draw_samples(field, o.n_eval, o.ode_steps, "ode", o.scheme, "heun", erng);
-        const Mat<float> x_sde = draw_samples(field, o.n_eval, o.K, "memoryless", o.scheme, "heun", erng);
+        const Mat<float> x_ode = flow::draw_samples(field, flow::CondOT(),
+            sampler_settings("ode", o.scheme, o.ode_steps), o.n_eval, erng);
+        const Mat<float> x_sde = flow::draw_samples(field, flow::CondOT(),
+            sampler_settings("memoryless", o.scheme, o.K), o.n_eval, erng);
         for (const auto& [sampler, x] : {std::pair<std::string, const Mat<float>*>{"ODE", &x_ode}, {"memoryless SDE", &x_sde}}) {
             Row r = proto;
             r.method = name;

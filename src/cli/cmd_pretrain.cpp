@@ -65,7 +65,8 @@ void run_pretrain_images(const PretrainOptions& o) {
     if (!o.plot.empty()) {
         Rng prng(o.seed + 1);
         const flow::NetworkVelocity field(r.ema);
-        const Mat<float> x = draw_samples(field, 100, 50, "ode", "exact", "heun", prng);
+        const Mat<float> x = flow::draw_samples(field, flow::CondOT(),
+            sampler_settings("ode", "exact", 50), 100, prng);
         save_image_grid(o.plot, x, image_shape_of(d), 10, "samples (ODE, Heun, 50 steps)");
         std::printf("pretrain: picture %s\n", o.plot.c_str());
     }
@@ -118,7 +119,8 @@ void run_pretrain(const PretrainOptions& o) {
     if (!o.plot.empty()) {
         Rng prng(o.seed + 1);
         const flow::NetworkVelocity field(net);
-        const Mat<float> samples = draw_samples(field, 2000, 100, "ode", "exact", "heun", prng);
+        const Mat<float> samples = flow::draw_samples(field, flow::CondOT(),
+            sampler_settings("ode", "exact", 100), 2000, prng);
         plot::scatter_panels(o.plot, {{"data: " + o.data, {{dataset.sample(2000, prng), plot::colors::grey}}},
                                       {"samples (ODE, Heun, 100 steps)", {{samples, plot::colors::blue}}}});
         std::printf("pretrain: picture %s\n", o.plot.c_str());

@@ -42,8 +42,9 @@ void run_sample(const SampleOptions& o) {
         AM_CHECK(o.trajectories.empty(), "--trajectories needs --backend autograd");
         x = device::sample(*lf.network(), make_grid(o.schedule, o.scheme, o.steps), o.n, o.seed);
     } else {
-        x = draw_samples(lf.field(), o.n, o.steps, o.schedule, o.scheme, o.ode_method, rng,
-                         o.trajectories.empty() ? nullptr : &traj);
+        x = flow::draw_samples(lf.field(), flow::CondOT(),
+            sampler_settings(o.schedule, o.scheme, o.steps, o.ode_method),
+            o.n, rng, o.trajectories.empty() ? nullptr : &traj);
     }
     data::write_samples_csv(o.out, x);
     std::printf("sample: %ld samples of the %s (%s, %d steps) -> %s\n", long(o.n), lf.describe().c_str(),
@@ -76,9 +77,10 @@ void register_sample(CLI::App& app) {
     cmd->add_option("--mixture", o->mixture, "exact field of a mixture: ring | FILE.json");
     cmd->add_option("--n", o->n, "number of samples")->capture_default_str()->check(integer_in(1, kMaxBatch));
     cmd->add_option("--steps", o->steps, "sampler steps K")->capture_default_str()->check(integer_in(1, kMaxSamplerSteps));
-    cmd->add_option("--schedule", o->schedule, "ode | memoryless | constant:SIGMA")->capture_default_str();
+    cmd->add_option("--schedule", o->schedule,
+                    "ode (the flow ODE, solver --ode-method) | memoryless | constant:SIGMA (the SDE, --scheme)")->capture_default_str();
     cmd->add_option("--scheme", o->scheme, "SDE discretisation: exact | paper | offset")->capture_default_str();
-    cmd->add_option("--ode-method", o->ode_method, "ODE solver: euler | heun")->capture_default_str();
+    cmd->add_option("--ode-method", o->ode_method, "ODE solver for --schedule ode: euler | heun")->capture_default_str();
     cmd->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(seed_value());
     cmd->add_option("--backend", o->backend, "autograd | thrust (a network; README)")->capture_default_str();
     cmd->add_option("--out", o->out, "samples CSV to write")->capture_default_str();

@@ -177,21 +177,22 @@ flow::StepGrid make_grid(const std::string& schedule, const std::string& scheme,
     return flow::make_step_grid(path, flow::parse_noise(schedule), K, flow::parse_scheme(scheme));
 }
 
-Mat<float> draw_samples(const flow::VelocityField& field, Index n, int K, const std::string& schedule,
-                        const std::string& scheme, const std::string& ode_method, Rng& rng,
-                        std::vector<Mat<float>>* trajectory) {
-    AM_CHECK(n > 0, "--n must be positive");
-    ag::NoGrad no_tape;
-    Mat<float> x0 = rng.normal<float>(n, field.dim());
+flow::SamplerSettings sampler_settings(const std::string& schedule, const std::string& scheme, int K,
+                                       const std::string& ode_method) {
+    AM_CHECK(K > 0, "--steps must be a positive number of sampler steps, got " + std::to_string(K));
+    flow::SamplerSettings s;
+    s.K = K;
+    AM_CHECK(ode_method == "euler" || ode_method == "heun",
+             "--ode-method '" + ode_method + "': expected euler or heun");
+    s.ode_method = flow::parse_ode_method(ode_method);
     if (schedule == "ode") {
-        AM_CHECK(K > 0, "--steps must be positive");
-        flow::OdeMethod m;
-        if (ode_method == "euler") m = flow::OdeMethod::Euler;
-        else if (ode_method == "heun") m = flow::OdeMethod::Heun;
-        else throw Error("--ode-method '" + ode_method + "': expected euler or heun");
-        return flow::sample_ode(field, std::move(x0), K, m, trajectory);
+        s.noise = flow::parse_noise(schedule);
+        return s;
     }
-    return flow::sample_sde(field, make_grid(schedule, scheme, K), std::move(x0), rng, trajectory);
+    make_grid(schedule, scheme, K);  // validates --schedule and --scheme as the fine-tuner sees them
+    s.noise = flow::parse_noise(schedule);
+    s.scheme = flow::parse_scheme(scheme);
+    return s;
 }
 
 std::unique_ptr<finetune::FineTunedModel> make_finetuned(const LoadedField& base, Index width, Index depth,

@@ -124,11 +124,10 @@ std::optional<data::GaussianMixture> mixture_of_checkpoint(const nn::Checkpoint&
 // --scheme (exact | paper | offset) and K = --steps, on the CondOT path.
 flow::StepGrid make_grid(const std::string& schedule, const std::string& scheme, int K);
 
-// n samples of the field: the flow ODE (euler | heun) when schedule is "ode",
-// else the SDE on make_grid(...). trajectory (optional) gets the K + 1 states.
-Mat<float> draw_samples(const flow::VelocityField& field, Index n, int K, const std::string& schedule,
-                        const std::string& scheme, const std::string& ode_method, Rng& rng,
-                        std::vector<Mat<float>>* trajectory = nullptr);
+// The sampler of --schedule (ode | memoryless | constant:S), --scheme, K = --steps
+// and --ode-method (euler | heun), validated (flow::draw_samples draws with it).
+flow::SamplerSettings sampler_settings(const std::string& schedule, const std::string& scheme, int K,
+                                       const std::string& ode_method = "heun");
 
 // A model fine-tuned on top of a LoadedField's field: a copy of its network,
 // or (for an exact field) the field plus a residual network.

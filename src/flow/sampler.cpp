@@ -1,6 +1,7 @@
 // Design: docs/design.md#one-step-frame
 #include "flow/sampler.hpp"
 
+#include "autograd/engine.hpp"
 #include "core/philox.hpp"
 
 #include <cmath>
@@ -215,6 +216,24 @@ Mat<float> sample_ode(const VelocityField& v, Mat<float> x, int K, OdeMethod met
         if (trajectory) trajectory->push_back(x);
     }
     return x;
+}
+
+std::string SamplerSettings::describe() const {
+    if (noise.kind == Noise::Kind::ODE)
+        return std::string("ODE, ") + (ode_method == OdeMethod::Heun ? "heun" : "euler") + ", K = " + std::to_string(K);
+    return noise.describe() + " SDE, " + scheme_name(scheme) + " scheme, K = " + std::to_string(K);
+}
+
+Mat<float> draw_samples(const VelocityField& v, const Schedule& path, const SamplerSettings& settings, Index n,
+                        Rng& rng, std::vector<Mat<float>>* trajectory) {
+    AM_CHECK(n > 0, "draw_samples: the number of samples must be positive, got " + std::to_string(n));
+    AM_CHECK(settings.K > 0, "draw_samples: K must be positive, got " + std::to_string(settings.K));
+    ag::NoGrad no_tape;
+    Mat<float> x0 = rng.normal<float>(n, v.dim());
+    if (settings.noise.kind == Noise::Kind::ODE)
+        return sample_ode(v, std::move(x0), settings.K, settings.ode_method, trajectory);
+    return sample_sde(v, make_step_grid(path, settings.noise, settings.K, settings.scheme), std::move(x0), rng,
+                      trajectory);
 }
 
 }  // namespace am::flow

@@ -111,4 +111,33 @@ OdeMethod parse_ode_method(const std::string& name);  // "euler" | "heun", else 
 Mat<float> sample_ode(const VelocityField& v, Mat<float> x0, int K, OdeMethod method,
                       std::vector<Mat<float>>* trajectory = nullptr);
 
+// ---- the one sampling entry point -------------------------------------------
+//
+// Every caller that draws samples (amflow sample, eval's previews, the demos,
+// pretrain's pictures, the notebooks) describes the sampler with these
+// settings and calls draw_samples. What a setting means:
+//
+//   noise        scheme    solver
+//   ode          (unused)  the flow ODE, K uniform steps of ode_method
+//                          (heun: second order, the default; euler: first)
+//   memoryless   exact     the SDE on make_step_grid(path, noise, K, scheme):
+//   constant:S   paper     X_{k+1} = c_k X_k + d_k v(X_k, t_k) + s_k eps_k
+//                offset    (the coefficients of each scheme: top of this file)
+//
+// Fine-tuning does not use draw_samples for its training trajectories: it
+// needs the step grid itself (the adjoint runs backwards over the same
+// c_k, d_k, s_k), so "ode" there is Euler on the grid (s_k = 0).
+struct SamplerSettings {
+    Noise noise;                            // sigma(t): ode | constant:S | memoryless
+    Scheme scheme = Scheme::Exact;          // for an SDE
+    int K = 100;                            // steps over [0, 1]
+    OdeMethod ode_method = OdeMethod::Heun;  // for the ODE
+    std::string describe() const;            // e.g. "memoryless SDE, exact scheme, K = 40"
+};
+
+// n samples of v from X_0 ~ N(0, I) (drawn from rng, then the SDE noise) on
+// `path` -> (n, d); trajectory (if given) gets X_0..X_K. No autograd tape.
+Mat<float> draw_samples(const VelocityField& v, const Schedule& path, const SamplerSettings& settings, Index n,
+                        Rng& rng, std::vector<Mat<float>>* trajectory = nullptr);
+
 }  // namespace am::flow
