@@ -145,8 +145,9 @@ TEST_CASE("device: velocity MLP forward, input VJP and parameter gradients equal
         device::upload(t, dt);
         device::upload(cot, dcot);
         device::MLPTape tape;
-        device::mlp_forward(m, params.data(), dx.data(), dt.data(), 0.0f, int(N), dv.data(), tape);
-        device::mlp_backward(m, params.data(), tape, dcot.data(), dgx.data(), dgrad.data());
+        tape.resize(m, int(N));
+        device::mlp_forward(m, params.data(), dx.data(), dt.data(), 0.0f, int(N), dv.data(), tape, 0);
+        device::mlp_backward(m, params.data(), tape, 0, int(N), dcot.data(), dgx.data(), dgrad.data());
 
         INFO("depth " << depth);
         CHECK(rel_err(dv.to_host(), v.value()) < kTol);
@@ -170,13 +171,35 @@ TEST_CASE("device: velocity MLP forward, input VJP and parameter gradients equal
         const Mat<float> gx_ref = flow::NetworkVelocity(net).vjp(x2, 0.3f, c2, &v_ref);
         device::upload(x2, dx);
         device::upload(c2, dcot);
-        device::mlp_forward(m, params.data(), dx.data(), nullptr, 0.3f, int(n2), dv.data(), tape);
-        device::mlp_backward(m, params.data(), tape, dcot.data(), dgx.data(), nullptr);
+        tape.resize(m, int(n2));
+        device::mlp_forward(m, params.data(), dx.data(), nullptr, 0.3f, int(n2), dv.data(), tape, 0);
+        device::mlp_backward(m, params.data(), tape, 0, int(n2), dcot.data(), dgx.data(), nullptr);
         std::vector<float> v2 = dv.to_host(), gx2 = dgx.to_host();
         v2.resize(n2 * d);
         gx2.resize(n2 * d);
         CHECK(rel_err(v2, v_ref) < kTol);
         CHECK(rel_err(gx2, gx_ref) < kTol);
+
+        // two forwards stacked in one tape (x2 at t = 0.3 in rows [0, n2), x in rows [n2, n2 + N)):
+        // the backward of the second block alone gives the first test's gradients
+        device::Array dv2(n2 * d);
+        device::upload(x, dx);
+        device::upload(cot, dcot);
+        device::Array dx2;
+        device::upload(x2, dx2);
+        tape.resize(m, int(n2 + N));
+        device::mlp_forward(m, params.data(), dx2.data(), nullptr, 0.3f, int(n2), dv2.data(), tape, 0);
+        device::mlp_forward(m, params.data(), dx.data(), dt.data(), 0.0f, int(N), dv.data(), tape, int(n2));
+        device::mlp_backward(m, params.data(), tape, int(n2), int(N), dcot.data(), dgx.data(), dgrad.data());
+        CHECK(rel_err(dv.to_host(), v.value()) < kTol);
+        CHECK(rel_err(dgx.to_host(), g.back()) < kTol);
+        const std::vector<float> grad2 = dgrad.to_host();
+        CHECK(rel_err(std::vector<float>(grad2.begin(), grad2.begin() + g[0].size()), g[0]) < kTol);
+        CHECK(rel_err(std::vector<float>(grad2.end() - g[2 * depth + 1].size(), grad2.end()), g[2 * depth + 1]) < kTol);
+        // a block beyond the tape's rows is refused
+        testing::check_error(
+            [&] { device::mlp_forward(m, params.data(), dx.data(), dt.data(), 0.0f, int(N), dv.data(), tape, int(n2) + 1); },
+            {"mlp_forward", "rows [21, 58)", "holding 57"});
     }
 }
 
@@ -258,7 +281,7 @@ TEST_CASE("device: Philox trajectories with the fused SDE step equal flow::sampl
     device::Array params, traj;
     device::upload_parameters(s.base, params);
     device::FineTuneBuffers buf;
-    device::sample_trajectories(m, params.data(), device::step_coefficients(s.grid), key, 0, s.B, traj, buf);
+    device::sample_trajectories(m, params.data(), device::step_coefficients(s.grid), key, 0, s.B, traj, buf, {});
     for (std::size_t k = 0; k < ref.size(); ++k) {
         INFO("state " << k);
         const Mat<float> got = block_of(traj, k, s.B, 2);
@@ -318,6 +341,7 @@ TEST_CASE("device: the adjoint-matching loss and its gradient equal the autograd
         finetune::LossInfo info;
         const ag::Var<float> loss = finetune::adjoint_matching_loss(ft, s.grid, traj, adj, steps, clip, &info);
         const std::vector<float> g_ref = flat(ag::grad(loss, ft.parameters()));
+        device::loss_forward(m, params.data(), device::step_coefficients(s.grid), steps, dtraj, s.B, buf);
         const device::LossResult got = device::adjoint_matching_loss(
             m, params.data(), device::step_coefficients(s.grid), steps, dtraj, a, vb, s.B, clip, grad.data(), buf);
         INFO("clip " << clip << ", clipped " << info.clipped_fraction);

@@ -7,21 +7,12 @@
 
 #include <thrust/copy.h>
 #include <thrust/execution_policy.h>
-#include <thrust/for_each.h>
-#include <thrust/iterator/counting_iterator.h>
 #include <thrust/reduce.h>
 
 #include "device/functors.hpp"
+#include "device/launch.hpp"
 
 namespace am::device {
-
-namespace {
-template <class F>
-void for_each_index(std::size_t n, const F& f) {
-    thrust::for_each(thrust::device, thrust::counting_iterator<std::size_t>(0),
-                     thrust::counting_iterator<std::size_t>(n), f);
-}
-}  // namespace
 
 double flow_matching_loss(const MLPLayout& m, const float* params, int B, FlowMatchingBuffers& buf, float* grad) {
     const std::size_t n = std::size_t(B) * m.d;
@@ -29,15 +20,16 @@ double flow_matching_loss(const MLPLayout& m, const float* params, int B, FlowMa
     buf.target.resize(n);
     buf.v.resize(n);
     buf.sq.resize(n);
-    for_each_index(n, FMPair{buf.x1.data(), buf.x0.data(), buf.coef.data(), m.d, buf.xt.data(), buf.target.data()});
-    mlp_forward(m, params, buf.xt.data(), buf.t.data(), 0.0f, B, buf.v.data(), buf.tape);
-    for_each_index(n, FMResidual{buf.target.data(), 2.0f / float(n), buf.v.data(), buf.sq.data()});
-    mlp_backward(m, params, buf.tape, buf.v.data(), nullptr, grad);
+    for_each_row(std::size_t(B), m.d, FMPair{buf.x1.data(), buf.x0.data(), buf.coef.data(), m.d, buf.xt.data(), buf.target.data()});
+    buf.tape.resize(m, B);
+    mlp_forward(m, params, buf.xt.data(), buf.t.data(), 0.0f, B, buf.v.data(), buf.tape, 0);
+    for_each_range(n, FMResidual{buf.target.data(), 2.0f / float(n), buf.v.data(), buf.sq.data()});
+    mlp_backward(m, params, buf.tape, 0, B, buf.v.data(), nullptr, grad);
     return thrust::reduce(thrust::device, buf.sq.data(), buf.sq.data() + n, 0.0) / double(n);
 }
 
 void ema_update(float decay, const float* w, float* ema, std::size_t n) {
-    for_each_index(n, EMAUpdate{1.0f - decay, w, ema});
+    for_each_range(n, EMAUpdate{1.0f - decay, w, ema});
 }
 
 void sample(const MLPLayout& m, const float* params, const std::vector<StepCoef>& grid, std::uint64_t key, int n,
@@ -51,9 +43,10 @@ void sample(const MLPLayout& m, const float* params, const std::vector<StepCoef>
         const int rows = std::min(bs, n - row0);
         float* cur = buf.x.data();  // X_k
         float* nxt = buf.g.data();  // X_{k+1}
+        buf.tape.resize(m, rows);
         normal_fill(key, 0, std::size_t(row0), rows, m.d, cur);
         for (std::size_t k = 0; k < grid.size(); ++k) {
-            mlp_forward(m, params, cur, nullptr, grid[k].t_net, rows, buf.v.data(), buf.tape);
+            mlp_forward(m, params, cur, nullptr, grid[k].t_net, rows, buf.v.data(), buf.tape, 0);
             sde_step(cur, buf.v.data(), grid[k], key, std::uint32_t(k + 1), std::size_t(row0), rows, m.d, nxt);
             std::swap(cur, nxt);
         }

@@ -1,8 +1,13 @@
 // The elementwise and per-row work of the device layer, as functors that
-// Thrust runs over a counting iterator (thrust::for_each over i in [0, n)):
-// HOST_DEVICE, so the same object runs under the OpenMP backend (g++) and on
-// the GPU (nvcc). Each holds raw device pointers and sizes; each comment gives
-// its equation, its shapes (row-major) and its reference twin.
+// Thrust runs (src/device/launch.hpp): HOST_DEVICE, so the same object runs
+// under the OpenMP backend (g++) and on the GPU (nvcc). Each holds raw device
+// pointers and sizes; each comment gives its equation, its shapes (row-major)
+// and its reference twin. Three call forms:
+//   (r, c0, c1)  columns [c0, c1) of row r     (for_each_row: a whole row on the CPU)
+//   (i0, i1)     elements [i0, i1) of an array (for_each_range: a chunk on the CPU)
+//   (r)          one row, a per-row reduction  (for_each_index)
+// The loops of the first two forms are contiguous and marked AM_SIMD, so the
+// CPU build vectorises them (exp included: core/fastmath.hpp).
 // Design: docs/design.md#the-thrust-engine
 #pragma once
 
@@ -12,6 +17,14 @@
 #include "core/fastmath.hpp"
 #include "core/philox.hpp"
 #include "core/host_device.hpp"
+
+// `#pragma omp simd` on the next loop in the CPU builds (ignored without
+// OpenMP: -Wno-unknown-pragmas), nothing under nvcc (one element per call).
+#ifdef __CUDACC__
+#define AM_SIMD
+#else
+#define AM_SIMD _Pragma("omp simd")
+#endif
 
 namespace am::device {
 
@@ -23,7 +36,7 @@ HOST_DEVICE inline float silu_grad(float z) {
     return s * (1.0f + z * (1.0f - s));
 }
 
-// The network's input h0 = concat(x, t), (N, d + 1), element i:
+// The network's input h0 = concat(x, t), (N, d + 1), row r over columns c < d + 1:
 //   h0[r, c] = x[r, c] for c < d,   h0[r, d] = t[r]  (t_rows given) or t_value.
 // Reference twin: ag::concat_cols in nn::VelocityMLP::forward.
 struct ConcatTime {
@@ -32,9 +45,12 @@ struct ConcatTime {
     float t_value;
     int d;
     float* h0;  // (N, d + 1)
-    HOST_DEVICE void operator()(std::size_t i) const {
-        const std::size_t r = i / std::size_t(d + 1), c = i % std::size_t(d + 1);
-        h0[i] = c < std::size_t(d) ? x[r * d + c] : (t_rows ? t_rows[r] : t_value);
+    HOST_DEVICE void operator()(std::size_t r, int c0, int c1) const {
+        float* hr = h0 + r * std::size_t(d + 1);
+        const float* xr = x + r * std::size_t(d);
+        const int ce = c1 < d ? c1 : d;
+        AM_SIMD for (int c = c0; c < ce; ++c) hr[c] = xr[c];
+        if (c1 == d + 1) hr[d] = t_rows ? t_rows[r] : t_value;
     }
 };
 
@@ -46,10 +62,14 @@ struct BiasSiLU {
     int width;
     float* z;
     float* h;
-    HOST_DEVICE void operator()(std::size_t i) const {
-        const float zi = z[i] + b[i % std::size_t(width)];
-        z[i] = zi;
-        h[i] = silu(zi);
+    HOST_DEVICE void operator()(std::size_t r, int c0, int c1) const {
+        float* zr = z + r * std::size_t(width);
+        float* hr = h + r * std::size_t(width);
+        AM_SIMD for (int c = c0; c < c1; ++c) {
+            const float zi = zr[c] + b[c];
+            zr[c] = zi;
+            hr[c] = silu(zi);
+        }
     }
 };
 
@@ -58,7 +78,10 @@ struct AddBias {
     const float* b;
     int n;
     float* y;
-    HOST_DEVICE void operator()(std::size_t i) const { y[i] += b[i % std::size_t(n)]; }
+    HOST_DEVICE void operator()(std::size_t r, int c0, int c1) const {
+        float* yr = y + r * std::size_t(n);
+        AM_SIMD for (int c = c0; c < c1; ++c) yr[c] += b[c];
+    }
 };
 
 // Back through the activation, in place: g[i] *= silu'(z[i]);  g, z (N, H).
@@ -66,27 +89,29 @@ struct AddBias {
 struct SiLUBackward {
     const float* z;
     float* g;
-    HOST_DEVICE void operator()(std::size_t i) const { g[i] *= silu_grad(z[i]); }
+    HOST_DEVICE void operator()(std::size_t i0, std::size_t i1) const {
+        AM_SIMD for (std::size_t i = i0; i < i1; ++i) g[i] *= silu_grad(z[i]);
+    }
 };
 
-// N(0, 1) noise, one Philox call per four coordinates: i over (B, nb), nb = ceil(d / 4):
+// N(0, 1) noise, one Philox call per four coordinates: row b over the blocks jb < ceil(d / 4):
 //   out[b, 4 jb + q] = noise(key, row0 + b, stream, 4 jb + q).   Reference twin: am::noise.
 struct NormalFill {
     std::uint64_t key;
     std::uint32_t stream;
     std::size_t row0;
-    int d, nb;
+    int d;
     float* out;  // (B, d)
-    HOST_DEVICE void operator()(std::size_t i) const {
-        const std::size_t b = i / std::size_t(nb);
-        const int jb = int(i % std::size_t(nb));
-        float z[4];
-        noise4(key, row0 + b, stream, std::uint32_t(jb), z);
-        for (int q = 0; q < 4 && 4 * jb + q < d; ++q) out[b * d + 4 * jb + q] = z[q];
+    HOST_DEVICE void operator()(std::size_t b, int jb0, int jb1) const {
+        for (int jb = jb0; jb < jb1; ++jb) {
+            float z[4];
+            noise4(key, row0 + b, stream, std::uint32_t(jb), z);
+            for (int q = 0; q < 4 && 4 * jb + q < d; ++q) out[b * d + 4 * jb + q] = z[q];
+        }
     }
 };
 
-// The fused step of the one-step frame, i over (B, nb) as NormalFill:
+// The fused step of the one-step frame, row b over the blocks jb as NormalFill:
 //   x_next[b, j] = c x[b, j] + dc v[b, j] + s noise(key, row0 + b, stream, j)   (no noise when s = 0).
 // Reference twin: the loop of flow::sample_sde.
 struct SDEStep {
@@ -96,16 +121,16 @@ struct SDEStep {
     std::uint64_t key;
     std::uint32_t stream;
     std::size_t row0;
-    int d, nb;
+    int d;
     float* x_next;
-    HOST_DEVICE void operator()(std::size_t i) const {
-        const std::size_t b = i / std::size_t(nb);
-        const int jb = int(i % std::size_t(nb));
-        float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        if (s > 0.0f) noise4(key, row0 + b, stream, std::uint32_t(jb), z);
-        for (int q = 0; q < 4 && 4 * jb + q < d; ++q) {
-            const std::size_t e = b * d + 4 * jb + q;
-            x_next[e] = s > 0.0f ? c * x[e] + dc * v[e] + s * z[q] : c * x[e] + dc * v[e];
+    HOST_DEVICE void operator()(std::size_t b, int jb0, int jb1) const {
+        for (int jb = jb0; jb < jb1; ++jb) {
+            float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            if (s > 0.0f) noise4(key, row0 + b, stream, std::uint32_t(jb), z);
+            for (int q = 0; q < 4 && 4 * jb + q < d; ++q) {
+                const std::size_t e = b * d + 4 * jb + q;
+                x_next[e] = s > 0.0f ? c * x[e] + dc * v[e] + s * z[q] : c * x[e] + dc * v[e];
+            }
         }
     }
 };
@@ -116,7 +141,9 @@ struct Axpby {
     const float* x;
     float beta;
     float* y;
-    HOST_DEVICE void operator()(std::size_t i) const { y[i] = alpha * x[i] + beta * y[i]; }
+    HOST_DEVICE void operator()(std::size_t i0, std::size_t i1) const {
+        AM_SIMD for (std::size_t i = i0; i < i1; ++i) y[i] = alpha * x[i] + beta * y[i];
+    }
 };
 
 // The adjoint-matching residual of row r (step j = r / B of the chosen ones):
@@ -168,15 +195,17 @@ struct AdamUpdate {
     float* m;
     float* v;
     float* w;
-    HOST_DEVICE void operator()(std::size_t i) const {
-        const float gi = sc * g[i];
-        m[i] = b1 * m[i] + (1 - b1) * gi;
-        v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-        w[i] -= lr * (m[i] / c1) / (sqrtf(v[i] / c2) + eps) + decay * w[i];
+    HOST_DEVICE void operator()(std::size_t i0, std::size_t i1) const {
+        AM_SIMD for (std::size_t i = i0; i < i1; ++i) {
+            const float gi = sc * g[i];
+            m[i] = b1 * m[i] + (1 - b1) * gi;
+            v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+            w[i] -= lr * (m[i] / c1) / (sqrtf(v[i] / c2) + eps) + decay * w[i];
+        }
     }
 };
 
-// The flow-matching pair of row r = i / d, from per-row path coefficients
+// The flow-matching pair of row r, from per-row path coefficients
 // coef[r] = (alpha_t, beta_t, alpha_dot_t, beta_dot_t):
 //   xt[i] = alpha x1[i] + beta x0[i],   target[i] = alpha_dot x1[i] + beta_dot x0[i].
 // Reference twin: flow::flow_matching_loss.
@@ -187,10 +216,13 @@ struct FMPair {
     int d;
     float* xt;
     float* target;
-    HOST_DEVICE void operator()(std::size_t i) const {
-        const float* c = coef + 4 * (i / std::size_t(d));
-        xt[i] = c[0] * x1[i] + c[1] * x0[i];
-        target[i] = c[2] * x1[i] + c[3] * x0[i];
+    HOST_DEVICE void operator()(std::size_t r, int c0, int c1) const {
+        const float a = coef[4 * r], b = coef[4 * r + 1], ad = coef[4 * r + 2], bd = coef[4 * r + 3];
+        const std::size_t o = r * std::size_t(d);
+        AM_SIMD for (int c = c0; c < c1; ++c) {
+            xt[o + c] = a * x1[o + c] + b * x0[o + c];
+            target[o + c] = ad * x1[o + c] + bd * x0[o + c];
+        }
     }
 };
 
@@ -202,10 +234,12 @@ struct FMResidual {
     float scale;
     float* v;
     float* sq;
-    HOST_DEVICE void operator()(std::size_t i) const {
-        const float r = v[i] - target[i];
-        sq[i] = r * r;
-        v[i] = scale * r;
+    HOST_DEVICE void operator()(std::size_t i0, std::size_t i1) const {
+        AM_SIMD for (std::size_t i = i0; i < i1; ++i) {
+            const float r = v[i] - target[i];
+            sq[i] = r * r;
+            v[i] = scale * r;
+        }
     }
 };
 
@@ -215,7 +249,9 @@ struct EMAUpdate {
     float one_minus_decay;
     const float* w;
     float* ema;
-    HOST_DEVICE void operator()(std::size_t i) const { ema[i] += one_minus_decay * (w[i] - ema[i]); }
+    HOST_DEVICE void operator()(std::size_t i0, std::size_t i1) const {
+        AM_SIMD for (std::size_t i = i0; i < i1; ++i) ema[i] += one_minus_decay * (w[i] - ema[i]);
+    }
 };
 
 }  // namespace am::device

@@ -7,22 +7,13 @@
 
 #include <thrust/execution_policy.h>
 #include <thrust/fill.h>
-#include <thrust/for_each.h>
-#include <thrust/iterator/counting_iterator.h>
 
 #include "core/error.hpp"
 #include "device/blas.hpp"
 #include "device/functors.hpp"
+#include "device/launch.hpp"
 
 namespace am::device {
-
-namespace {
-template <class F>
-void for_each_index(std::size_t n, const F& f) {
-    thrust::for_each(thrust::device, thrust::counting_iterator<std::size_t>(0),
-                     thrust::counting_iterator<std::size_t>(n), f);
-}
-}  // namespace
 
 std::size_t MLPLayout::W_offset(int l) const {
     std::size_t off = 0;
@@ -54,32 +45,45 @@ float* MLPTape::z_layer(const MLPLayout& m, int l) {
     return const_cast<float*>(static_cast<const MLPTape*>(this)->z_layer(m, l));
 }
 
-void mlp_forward(const MLPLayout& m, const float* params, const float* x, const float* t_rows,
-                 float t_value, int N, float* v, MLPTape& tape) {
-    AM_CHECK(N >= 0, "mlp_forward: negative batch size " + std::to_string(N));
-    const std::size_t n = std::size_t(N), H = std::size_t(m.width);
-    tape.rows = N;
-    tape.h.resize(n * (m.d + 1) + std::size_t(m.depth) * n * H);
-    tape.z.resize(std::size_t(m.depth) * n * H);
-    if (N == 0) return;
-    for_each_index(n * (m.d + 1), ConcatTime{x, t_rows, t_value, m.d, tape.h_layer(m, 0)});
-    for (int l = 0; l < m.depth; ++l) {
-        // z_l = h_l W_l (+ b_l and silu in BiasSiLU)
-        float* z = tape.z_layer(m, l);
-        gemm(false, false, N, m.width, m.in(l), 1.0f, tape.h_layer(m, l), m.in(l), params + m.W_offset(l),
-             m.out(l), 0.0f, z, m.width);
-        for_each_index(n * H, BiasSiLU{params + m.b_offset(l), m.width, z, tape.h_layer(m, l + 1)});
-    }
-    const int L = m.depth;
-    gemm(false, false, N, m.d, m.width, 1.0f, tape.h_layer(m, L), m.width, params + m.W_offset(L), m.d, 0.0f, v,
-         m.d);
-    for_each_index(n * m.d, AddBias{params + m.b_offset(L), m.d, v});
+void MLPTape::resize(const MLPLayout& m, int n_rows) {
+    AM_CHECK(n_rows >= 0, "MLPTape::resize: negative number of rows " + std::to_string(n_rows));
+    const std::size_t n = std::size_t(n_rows), H = std::size_t(m.width);
+    rows = n_rows;
+    h.resize(n * (m.d + 1) + std::size_t(m.depth) * n * H);
+    z.resize(std::size_t(m.depth) * n * H);
 }
 
-void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, const float* g, float* gx,
-                  float* grad) {
-    const int N = tape.rows;
-    const std::size_t n = std::size_t(N), H = std::size_t(m.width);
+namespace {
+void check_block(const MLPTape& tape, int row0, int N, const char* who) {
+    AM_CHECK(row0 >= 0 && N >= 0 && row0 + N <= tape.rows,
+             std::string(who) + ": rows [" + std::to_string(row0) + ", " + std::to_string(row0 + N) +
+                 ") of a tape holding " + std::to_string(tape.rows));
+}
+}  // namespace
+
+void mlp_forward(const MLPLayout& m, const float* params, const float* x, const float* t_rows,
+                 float t_value, int N, float* v, MLPTape& tape, int row0) {
+    check_block(tape, row0, N, "mlp_forward");
+    if (N == 0) return;
+    const std::size_t n = std::size_t(N), r0 = std::size_t(row0);
+    for_each_row(n, m.d + 1, ConcatTime{x, t_rows, t_value, m.d, tape.h_layer(m, 0) + r0 * (m.d + 1)});
+    for (int l = 0; l < m.depth; ++l) {
+        // z_l = h_l W_l (+ b_l and silu in BiasSiLU)
+        float* z = tape.z_layer(m, l) + r0 * m.width;
+        gemm(false, false, N, m.width, m.in(l), 1.0f, tape.h_layer(m, l) + r0 * m.in(l), m.in(l),
+             params + m.W_offset(l), m.out(l), 0.0f, z, m.width);
+        for_each_row(n, m.width, BiasSiLU{params + m.b_offset(l), m.width, z, tape.h_layer(m, l + 1) + r0 * m.width});
+    }
+    const int L = m.depth;
+    gemm(false, false, N, m.d, m.width, 1.0f, tape.h_layer(m, L) + r0 * m.width, m.width, params + m.W_offset(L),
+         m.d, 0.0f, v, m.d);
+    for_each_row(n, m.d, AddBias{params + m.b_offset(L), m.d, v});
+}
+
+void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, int row0, int N, const float* g,
+                  float* gx, float* grad) {
+    check_block(tape, row0, N, "mlp_backward");
+    const std::size_t n = std::size_t(N), H = std::size_t(m.width), r0 = std::size_t(row0);
     if (grad && N == 0) thrust::fill(thrust::device, grad, grad + m.size(), 0.0f);
     if (N == 0 || (!gx && !grad)) return;
     tape.g0.resize(n * H);
@@ -88,10 +92,12 @@ void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, const 
         tape.ones.resize(n);
         tape.ones.fill(1.0f);
     }
+    // the block's rows of h_l (N, in(l)) and z_l (N, H)
+    auto h_of = [&](int l) { return tape.h_layer(m, l) + r0 * m.in(l); };
+    auto z_of = [&](int l) { return tape.z_layer(m, l) + r0 * H; };
     const int L = m.depth;
     if (grad) {  // output layer: dW_L = h_L^T g (H, d), db_L = 1^T g (d)
-        gemm(true, false, m.width, m.d, N, 1.0f, tape.h_layer(m, L), m.width, g, m.d, 0.0f,
-             grad + m.W_offset(L), m.d);
+        gemm(true, false, m.width, m.d, N, 1.0f, h_of(L), m.width, g, m.d, 0.0f, grad + m.W_offset(L), m.d);
         gemm(false, false, 1, m.d, N, 1.0f, tape.ones.data(), N, g, m.d, 0.0f, grad + m.b_offset(L), m.d);
     }
     // gh_L = g W_L^T (N, H)
@@ -100,10 +106,10 @@ void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, const 
     gemm(false, true, N, m.width, m.d, 1.0f, g, m.d, params + m.W_offset(L), m.d, 0.0f, gz, m.width);
     for (int l = L - 1; l >= 0; --l) {
         // gz_l = gh_{l+1} * silu'(z_l), in place
-        for_each_index(n * H, SiLUBackward{tape.z_layer(m, l), gz});
+        for_each_range(n * H, SiLUBackward{z_of(l), gz});
         if (grad) {  // dW_l = h_l^T gz_l (in, H), db_l = 1^T gz_l (H)
-            gemm(true, false, m.in(l), m.width, N, 1.0f, tape.h_layer(m, l), m.in(l), gz, m.width, 0.0f,
-                 grad + m.W_offset(l), m.width);
+            gemm(true, false, m.in(l), m.width, N, 1.0f, h_of(l), m.in(l), gz, m.width, 0.0f, grad + m.W_offset(l),
+                 m.width);
             gemm(false, false, 1, m.width, N, 1.0f, tape.ones.data(), N, gz, m.width, 0.0f,
                  grad + m.b_offset(l), m.width);
         }

@@ -9,8 +9,11 @@
 // nn::VelocityMLP::parameters(): W0 (d + 1, H) row-major, b0 (H), W1 (H, H),
 // b1, ..., W_L (H, d), b_L (d). The gradient has the same layout.
 //
-// forward() keeps h_l and z_l in an MLPTape (what the backward needs);
-// backward() takes a cotangent g (N, d) of v and forms, as asked,
+// forward() keeps h_l and z_l in an MLPTape (what the backward needs), for a
+// block of rows [row0, row0 + N) of the tape: a tape may hold several forwards
+// stacked (the sampler's steps; the base at every state of a trajectory) and
+// be differentiated block by block or at once. backward() takes a cotangent
+// g (N, d) of v on such a block and forms, as asked,
 //   the input VJP  gx = g^T dv/dx   (N, d)  (the lean adjoint's product: no weight gradient),
 //   the parameter gradient  dW_l = h_l^T gz_l,  db_l = 1^T gz_l,
 // with gz_L = g, gh_l = gz_l W_l^T, gz_{l-1} = gh_l * silu'(z_{l-1}).
@@ -41,14 +44,16 @@ struct MLPLayout {
 // Checks d, H, L > 0 (one-line am::Error naming `where` otherwise).
 MLPLayout mlp_layout(int d, int width, int depth, const char* where);
 
-// What one forward keeps for the backward, and the backward's scratch:
-// allocated for the largest batch seen and reused.
+// What the forwards keep for the backward, and the backward's scratch:
+// allocated for the most rows seen and reused.
 struct MLPTape {
-    int rows = 0;    // N of the last forward
-    Array h;         // h_0 (N, d + 1), then h_1 .. h_L (N, H) each
-    Array z;         // z_0 .. z_{L-1} (N, H) each
-    Array g0, g1;    // backward scratch (N, H) each
-    Array ones;      // (N) ones: bias gradients as 1^T gz, one product
+    int rows = 0;    // rows the tape holds (resize)
+    Array h;         // h_0 (rows, d + 1), then h_1 .. h_L (rows, H) each
+    Array z;         // z_0 .. z_{L-1} (rows, H) each
+    Array g0, g1;    // backward scratch (rows, H) each
+    Array ones;      // (rows) ones: bias gradients as 1^T gz, one product
+    // Holds `rows` rows from now on (storage grows, never shrinks; contents undefined).
+    void resize(const MLPLayout& m, int rows);
     const float* h_layer(const MLPLayout& m, int l) const;
     float* h_layer(const MLPLayout& m, int l);
     float* z_layer(const MLPLayout& m, int l);
@@ -56,14 +61,16 @@ struct MLPTape {
 };
 
 // v (N, d) = net(x (N, d), t); t per row (t_rows, N values) or, when t_rows is
-// nullptr, t_value for every row. Fills the tape.
+// nullptr, t_value for every row. Fills the rows [row0, row0 + N) of the tape,
+// which must hold them (tape.resize first; am::Error otherwise).
 void mlp_forward(const MLPLayout& m, const float* params, const float* x, const float* t_rows,
-                 float t_value, int N, float* v, MLPTape& tape);
+                 float t_value, int N, float* v, MLPTape& tape, int row0);
 
-// The backward of the last mlp_forward on `tape` for the cotangent g (N, d).
+// The backward of the forward kept in the rows [row0, row0 + N) of `tape`
+// (the same params) for the cotangent g (N, d).
 // gx (N, d) = g^T dv/dx when not nullptr; grad (m.size()) = g^T dv/dtheta,
 // written (not accumulated), when not nullptr.
-void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, const float* g, float* gx,
-                  float* grad);
+void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, int row0, int N, const float* g,
+                  float* gx, float* grad);
 
 }  // namespace am::device

@@ -6,12 +6,11 @@
 #include <string>
 
 #include <thrust/execution_policy.h>
-#include <thrust/for_each.h>
-#include <thrust/iterator/counting_iterator.h>
 #include <thrust/transform_reduce.h>
 
 #include "core/error.hpp"
 #include "device/functors.hpp"
+#include "device/launch.hpp"
 
 namespace am::device {
 
@@ -44,8 +43,7 @@ double adam_step(AdamState& s, float* w, const float* g, std::size_t n, const ch
     u.m = s.m.data();
     u.v = s.v.data();
     u.w = w;
-    thrust::for_each(thrust::device, thrust::counting_iterator<std::size_t>(0),
-                     thrust::counting_iterator<std::size_t>(n), u);
+    for_each_range(n, u);
     return norm;
 }
 

@@ -57,8 +57,10 @@ finetune::IterationStats AMTrainer::iterate() {
     const int B = int(cfg_.batch), d = m_.d;
     const std::size_t K = grid_.size(), block = std::size_t(B) * d;
     const std::uint64_t key = philox_key(seed_, std::uint64_t(iteration_));
-    // trajectories of the current fine-tuned model
-    sample_trajectories(m_, ft_.data(), coef_, key, 0, B, traj_, buf_);
+    // the loss steps first (the reference draws them after sampling; no other draw uses rng_), so that
+    // the sampler keeps their forwards for the loss; then trajectories of the current fine-tuned model
+    const std::vector<int> steps = cfg_.loss_steps.choose(int(K), rng_);
+    sample_trajectories(m_, ft_.data(), coef_, key, 0, B, traj_, buf_, steps);
     // a_K = -lambda grad r(X_K), on the host
     Mat<float> xK = zeros<float>(B, d);
     traj_.download(xK.data(), K * block, block);
@@ -68,8 +70,8 @@ finetune::IterationStats AMTrainer::iterate() {
     a_.resize((K + 1) * block);
     a_.write(K * block, aK.data(), block);
     lean_adjoint(m_, base_.data(), coef_, traj_, B, a_, v_base_, buf_);
-    const LossResult loss = adjoint_matching_loss(m_, ft_.data(), coef_, cfg_.loss_steps.choose(int(K), rng_),
-                                                  traj_, a_, v_base_, B, cfg_.clip, grad_.data(), buf_);
+    const LossResult loss =
+        adjoint_matching_loss(m_, ft_.data(), coef_, steps, traj_, a_, v_base_, B, cfg_.clip, grad_.data(), buf_);
     st.loss = loss.loss;
     st.clipped_fraction = loss.clipped_fraction;
     AM_CHECK(std::isfinite(st.loss), "fine-tuning (am, thrust): the loss is NaN or infinite: the run diverged "
