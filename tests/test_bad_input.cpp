@@ -21,6 +21,8 @@
 #include "data/file_io.hpp"
 #include "data/idx.hpp"
 #include "data/mixture_json.hpp"
+#include "device/array.hpp"
+#include "device/trainer.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/optim.hpp"
 #include "test_support.hpp"
@@ -181,6 +183,11 @@ TEST_CASE("bad input: a diverging pretraining stops, names the iteration and wri
     check_fails_leaving(args, {"flow matching: iteration 1: the loss is inf"}, out);
     write_text(out, "a previous checkpoint");
     check_fails_leaving(args, {"iteration 1", "loss is inf"}, out);
+    // the Thrust engine stops the same way, with the same words
+    if (!device::device_available()) return;  // a CUDA build without a GPU
+    std::vector<std::string> thrust_args = args;
+    thrust_args.insert(thrust_args.end(), {"--backend", "thrust"});
+    check_fails_leaving(thrust_args, {"flow matching: iteration 1: the loss is inf"}, out);
 }
 
 TEST_CASE("bad input: a diverging fine-tuning stops at the first non-finite value and keeps the checkpoint") {
@@ -216,6 +223,22 @@ TEST_CASE("bad input: a diverging fine-tuning stops at the first non-finite valu
     check_fails_leaving({"finetune", "--model", base, "--reward", "linear:1e30,0", "--lambda", "1000", "--iters", "3",
                          "--batch", "8", "--steps", "4", "--out", base},
                         {"iteration 1"}, base);
+
+    // the Thrust engine (device::AMTrainer): the same checks, the same words
+    if (!device::device_available()) return;  // a CUDA build without a GPU
+    {
+        cli::LoadedField lf = cli::LoadedField::from_options(base, "");
+        finetune::LinearReward reward({1.0f, 0.0f});
+        finetune::FineTuneConfig cfg;
+        cfg.batch = 8;
+        cfg.adam = nn::AdamConfig{1e39};
+        device::AMTrainer tuner(*lf.network(), *lf.network(), reward, cli::make_grid("memoryless", "exact", 4), cfg, 1);
+        check_error([&] { tuner.iterate(); }, {"fine-tuning (am): iteration 1", "weights non-finite", "parameter 0 entry 0 is"});
+    }
+    check_fails_leaving({"finetune", "--model", base, "--backend", "thrust", "--reward", "linear:1e30,0", "--lambda",
+                         "1000", "--iters", "3", "--batch", "8", "--steps", "4", "--out", out},
+                        {"fine-tuning (am): iteration 1", "inf"}, out);
+    CHECK(bytes_of(out) == before);
 }
 
 // ---- 1. outputs of sample / eval / demo are never NaN -------------------------------

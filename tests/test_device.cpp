@@ -375,14 +375,29 @@ TEST_CASE("device: Adam equals nn::Adam (bias correction, gradient clipping, wei
         p.grad() = grad;
         const double n_ref = ref.step();
         device::upload(grad, g);
-        const double n_dev = device::adam_step(st, w.data(), g.data(), g.size(), "Adam");
+        const device::AdamResult r = device::adam_step(st, w.data(), g.data(), g.size());
+        const double n_dev = r.grad_norm;
+        CHECK(r.non_finite == 0);
         CHECK(std::abs(n_dev - n_ref) <= 1e-6 * n_ref);
         CHECK(rel_err(w.to_host(), p.value()) < 1e-6);
     }
     std::vector<float> bad(35, 0.0f);
     bad[3] = std::nanf("");
     g.upload(bad.data(), bad.size());
-    testing::check_error([&] { device::adam_step(st, w.data(), g.data(), g.size(), "Adam"); }, {"Adam", "NaN"});
+    // a NaN gradient: no update (the trainers then stop with the reference's error)
+    const std::vector<float> before = w.to_host();
+    const device::AdamResult r = device::adam_step(st, w.data(), g.data(), g.size());
+    CHECK(std::isnan(r.grad_norm));
+    CHECK(st.t == 3);
+    CHECK(w.to_host() == before);
+    // a learning rate that overflows float (inf, as in nn::Adam): the update makes the weights non-finite
+    std::vector<float> ones(35, 1.0f);
+    g.upload(ones.data(), ones.size());
+    device::AdamState huge;
+    huge.lr = 1e39;
+    CHECK(device::count_non_finite(w.data(), w.size()) == 0);
+    CHECK(device::adam_step(huge, w.data(), g.data(), g.size()).non_finite == 35);
+    CHECK(device::count_non_finite(w.data(), w.size()) == 35);
 }
 
 TEST_CASE("device: one whole adjoint-matching iteration gives the reference's parameters (same weights, same Philox noise)") {

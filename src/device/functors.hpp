@@ -188,6 +188,11 @@ struct Square {
     HOST_DEVICE double operator()(float x) const { return double(x) * double(x); }
 };
 
+// x -> 1 if x is NaN or infinite, else 0 (no std::isfinite: the same test on the GPU).
+struct NonFinite {
+    HOST_DEVICE std::size_t operator()(float x) const { return (x - x == 0.0f) ? 0 : 1; }
+};
+
 // One Adam update of element i (see device/optim.hpp).  Reference twin: nn::Adam::step.
 struct AdamUpdate {
     float b1, b2, c1, c2, lr, eps, decay, sc;

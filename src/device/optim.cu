@@ -3,12 +3,10 @@
 #include "device/optim.hpp"
 
 #include <cmath>
-#include <string>
 
 #include <thrust/execution_policy.h>
 #include <thrust/transform_reduce.h>
 
-#include "core/error.hpp"
 #include "device/functors.hpp"
 #include "device/launch.hpp"
 
@@ -18,11 +16,16 @@ double norm2(const float* g, std::size_t n) {
     return std::sqrt(thrust::transform_reduce(thrust::device, g, g + n, Square{}, 0.0, thrust::plus<double>()));
 }
 
-double adam_step(AdamState& s, float* w, const float* g, std::size_t n, const char* who) {
+std::size_t count_non_finite(const float* w, std::size_t n) {
+    return thrust::transform_reduce(thrust::device, w, w + n, NonFinite{}, std::size_t(0),
+                                    thrust::plus<std::size_t>());
+}
+
+AdamResult adam_step(AdamState& s, float* w, const float* g, std::size_t n) {
+    AdamResult res;
     const double norm = norm2(g, n);
-    AM_CHECK(std::isfinite(norm), std::string(who) +
-                                      ": a gradient is NaN or infinite (the run diverged; try a smaller "
-                                      "learning rate or gradient clipping)");
+    res.grad_norm = norm;
+    if (!std::isfinite(norm)) return res;
     if (s.m.size() != n) {
         s.m = Array(n);
         s.v = Array(n);
@@ -44,7 +47,8 @@ double adam_step(AdamState& s, float* w, const float* g, std::size_t n, const ch
     u.v = s.v.data();
     u.w = w;
     for_each_range(n, u);
-    return norm;
+    res.non_finite = count_non_finite(w, n);
+    return res;
 }
 
 }  // namespace am::device

@@ -23,8 +23,18 @@ struct AdamState {
 // ||g|| over n floats, accumulated in double.
 double norm2(const float* g, std::size_t n);
 
-// One Adam update of w (n) from g (n). Returns ||g|| before clipping; throws
-// am::Error naming `who` if it is NaN or infinite, before changing anything.
-double adam_step(AdamState& s, float* w, const float* g, std::size_t n, const char* who);
+// The number of NaN or infinite entries of w (n).
+std::size_t count_non_finite(const float* w, std::size_t n);
+
+struct AdamResult {
+    double grad_norm = 0;        // ||g|| before clipping
+    std::size_t non_finite = 0;  // weights the update made NaN or infinite
+};
+
+// One Adam update of w (n) from g (n), unless ||g|| is NaN or infinite: then
+// nothing changes (w, the moments, the step count) and the result says so.
+// The caller turns either into the divergence error (nn::check_finite_value,
+// nn::throw_non_finite_weights: device::AMTrainer, device::FMTrainer).
+AdamResult adam_step(AdamState& s, float* w, const float* g, std::size_t n);
 
 }  // namespace am::device

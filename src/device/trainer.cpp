@@ -4,8 +4,10 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/parse.hpp"
 #include "core/philox.hpp"
 #include "device/bridge.hpp"
+#include "nn/optim.hpp"
 
 namespace am::device {
 
@@ -26,6 +28,31 @@ AdamState adam_state(const nn::AdamConfig& c) {
     s.weight_decay = c.weight_decay;
     s.clip_norm = c.clip_norm;
     return s;
+}
+// Adam on the device with the autograd trainers' divergence checks (nn/optim.hpp):
+// a non-finite gradient norm stops before the update, a non-finite weight after
+// it, naming `who`, the iteration (step s.t + 1) and the first such weight as
+// "parameter k entry i" in the order of VelocityMLP::parameters() (W0, b0, W1, ...).
+double checked_adam_step(AdamState& s, const MLPLayout& m, Array& w, const Array& g, const std::string& who) {
+    const long iteration = s.t + 1;
+    const AdamResult r = adam_step(s, w.data(), g.data(), m.size());
+    nn::check_finite_value(r.grad_norm, "gradient norm", iteration, who);
+    if (r.non_finite == 0) return r.grad_norm;
+    const std::vector<float> host = w.to_host();
+    std::size_t i = 0;
+    while (i < host.size() && std::isfinite(host[i])) ++i;
+    std::string where = "a weight is non-finite";
+    for (int l = 0, k = 0; l < m.layers() && i < host.size(); ++l, k += 2) {
+        if (i < m.b_offset(l))
+            where = "parameter " + std::to_string(k) + " entry " + std::to_string(i - m.W_offset(l));
+        else if (i < m.W_offset(l + 1))
+            where = "parameter " + std::to_string(k + 1) + " entry " + std::to_string(i - m.b_offset(l));
+        else
+            continue;
+        where += " is " + format_number(double(host[i]));
+        break;
+    }
+    nn::throw_non_finite_weights(who, iteration, where);
 }
 }  // namespace
 
@@ -74,9 +101,11 @@ finetune::IterationStats AMTrainer::iterate() {
         adjoint_matching_loss(m_, ft_.data(), coef_, steps, traj_, a_, v_base_, B, cfg_.clip, grad_.data(), buf_);
     st.loss = loss.loss;
     st.clipped_fraction = loss.clipped_fraction;
-    AM_CHECK(std::isfinite(st.loss), "fine-tuning (am, thrust): the loss is NaN or infinite: the run diverged "
-                                     "(try a smaller learning rate, a loss clip, or more steps)");
-    st.grad_norm = adam_step(adam_, ft_.data(), grad_.data(), m_.size(), "Adam");
+    // the reference's checks, in its order and words (finetune::FineTuner::iterate)
+    const std::string who = "fine-tuning (am)";
+    nn::check_finite_value(st.loss, "loss", adam_.t + 1, who);
+    nn::check_finite_value(st.reward_mean, "mean reward", adam_.t + 1, who);
+    st.grad_norm = checked_adam_step(adam_, m_, ft_, grad_, who);
     ++iteration_;
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return st;
@@ -113,9 +142,9 @@ double FMTrainer::step(Rng& rng) {
     upload(t, buf_.t);
     buf_.coef.upload(coef.data(), coef.size());
     const double loss = flow_matching_loss(m_, params_.data(), int(batch_), buf_, grad_.data());
-    AM_CHECK(std::isfinite(loss), "flow matching: the loss is NaN or infinite (the run diverged: "
-                                  "lower the learning rate)");
-    adam_step(adam_, params_.data(), grad_.data(), m_.size(), "Adam");
+    // the reference's checks (flow::FlowMatchingTrainer::step)
+    nn::check_finite_value(loss, "loss", adam_.t + 1, "flow matching");
+    checked_adam_step(adam_, m_, params_, grad_, "flow matching");
     return loss;
 }
 

@@ -45,13 +45,17 @@ std::string first_non_finite(const std::vector<Var<T>>& params) {
     return "";
 }
 
+void throw_non_finite_weights(const std::string& who, long iteration, const std::string& where) {
+    throw Error(who + ": iteration " + std::to_string(iteration) + ": the update made the weights non-finite (" +
+                where + "; the run diverged)");
+}
+
 namespace {
 // After an update: throws naming the first weight the update made non-finite.
 template <class T>
 void check_weights(const std::vector<Var<T>>& params, long bad, long iteration, const std::string& who) {
     if (bad == 0) return;
-    throw Error(who + ": iteration " + std::to_string(iteration) + ": the update made the weights non-finite (" +
-                first_non_finite(params) + "; the run diverged)");
+    throw_non_finite_weights(who, iteration, first_non_finite(params));
 }
 }  // namespace
 

@@ -21,6 +21,12 @@ void zero_grad(const std::vector<Var<T>>& params);
 // unless `value` is finite (VALUE printed with %g: nan, inf, 3e+20).
 void check_finite_value(double value, const std::string& quantity, long iteration, const std::string& who);
 
+// The divergence check after an update: throws am::Error
+//   "WHO: iteration N: the update made the weights non-finite (WHERE; the run diverged)"
+// where WHERE names the first such weight ("parameter k entry i is VALUE").
+// (The Thrust engine's trainers, src/device/trainer.cpp, call it too.)
+[[noreturn]] void throw_non_finite_weights(const std::string& who, long iteration, const std::string& where);
+
 // The first non-finite entry of the parameters, as "parameter k entry i is
 // VALUE", or "" when all are finite.
 template <class T>
