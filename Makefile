@@ -243,9 +243,10 @@ everything: config $(BUILD)/amflow $(BUILD)/amflow-tests
 demo: all
 	./$(BUILD)/amflow demo
 
-# amflow-bench and the PyTorch peer (bench/torch_peer.py; the script installs
-# python3-torch and python3-numpy through scripts/deps.sh) in one run, at 1 and
-# 2 threads, and the markdown table of BENCHMARKS.md.
+# amflow-bench (the autograd engine, then the Thrust engine) and the PyTorch peer
+# (bench/torch_peer.py; the script installs python3-torch and python3-numpy
+# through scripts/deps.sh) in one run, at 1 and 2 threads, and the markdown
+# table of BENCHMARKS.md.
 bench-compare: deps config $(BUILD)/amflow-bench
 	BENCH=$(BUILD)/amflow-bench bash scripts/bench_compare.sh $(BENCH_ARGS)
 

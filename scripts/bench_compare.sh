@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the five workloads of bench/WORKLOADS.md with amflow-bench and with the
-# PyTorch peer (bench/torch_peer.py), one after the other in one run, at 1 and
-# at 2 threads, and prints the markdown table of BENCHMARKS.md. The raw JSON
-# lines go to $OUT (default bench-results.jsonl).
+# Runs the five workloads of bench/WORKLOADS.md with amflow-bench (its autograd
+# engine, then its Thrust engine, --backend thrust, on the four workloads that
+# engine runs: not bptt2d) and with the PyTorch peer (bench/torch_peer.py), one
+# after the other in one run, at 1 and at 2 threads, and prints the markdown
+# table of BENCHMARKS.md. The raw JSON lines go to $OUT (default bench-results.jsonl).
 #
 #   scripts/bench_compare.sh [--quick] [--peer PATH]
 #
@@ -40,6 +41,8 @@ echo "bench_compare: OPENBLAS_CORETYPE=$coretype for both; results in $out" >&2
 for threads in 1 2; do
     echo "bench_compare: amflow, $threads thread(s)" >&2
     OPENBLAS_CORETYPE=$coretype "$bench" --threads "$threads" $quick --workloads fm2d,am2d,bptt2d,fmmnist,ammnist,sgemm_peak >> "$out"
+    echo "bench_compare: amflow --backend thrust, $threads thread(s)" >&2
+    OPENBLAS_CORETYPE=$coretype "$bench" --threads "$threads" $quick --backend thrust --workloads fm2d,am2d,fmmnist,ammnist >> "$out"
     echo "bench_compare: pytorch (OPENBLAS_CORETYPE=$coretype), $threads thread(s)" >&2
     OPENBLAS_CORETYPE=$coretype /usr/bin/python3 "$peer" --threads "$threads" $quick |
         sed 's/^{/{"kernels": "same", /' >> "$out"

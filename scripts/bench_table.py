@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Markdown table of one bench_compare.sh run (JSON lines of amflow-bench and
-of bench/torch_peer.py): per workload and thread count, the medians,
-the ratio peer / amflow, GFLOP/s and their share of the sgemm peak measured
-in the same run, and peak memory. Standard library only.
+of bench/torch_peer.py): per workload and thread count, the medians of
+amflow's autograd engine, of its Thrust engine (lines with "engine": "thrust")
+and of the peer, the ratios peer / amflow, GFLOP/s and their share of the
+sgemm peak measured in the same run, and peak memory. Standard library only.
 
     python3 scripts/bench_table.py bench-results.jsonl
 """
@@ -26,7 +27,7 @@ def main(path):
 
     def impl(r):
         if r.get("impl", "").startswith("amflow"):
-            return "amflow"
+            return "thrust" if r.get("engine") == "thrust" else "amflow"
         return "pytorch-default" if r.get("kernels") == "default" else "pytorch"
 
     res = {}
@@ -49,11 +50,11 @@ def main(path):
 
     print("| workload | threads | amflow ms | PyTorch ms, same BLAS kernels | speed-up | PyTorch ms, default "
           "kernels | speed-up | amflow GFLOP/s (% of sgemm peak) | PyTorch GFLOP/s, same kernels (%) "
-          "| amflow peak MB | PyTorch peak MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| amflow peak MB | PyTorch peak MB | thrust ms | speed-up | thrust GFLOP/s (%) | thrust peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for w in ["fm2d", "am2d", "bptt2d", "fmmnist", "ammnist"]:
         for t in sorted({k[2] for k in res if k[0] == w}):
-            a, p, q = (res.get((w, i, t)) for i in ("amflow", "pytorch", "pytorch-default"))
+            a, p, q, th = (res.get((w, i, t)) for i in ("amflow", "pytorch", "pytorch-default", "thrust"))
             pk = peak.get(("amflow", t))
 
             def rate(r):
@@ -63,12 +64,14 @@ def main(path):
                 return f"{r['gflops_per_s']:.1f}{pct}"
 
             print(f"| {w} | {t} | {ms(a)} | {ms(p)} | {ratio(p, a)} | {ms(q)} | {ratio(q, a)} | {rate(a)} | "
-                  f"{rate(p)} | {mb(a)} | {mb(p)} |")
+                  f"{rate(p)} | {mb(a)} | {mb(p)} | {ms(th)} | {ratio(p, th)} | {rate(th)} | {mb(th)} |")
     for t in sorted({k[1] for k in peak}):
         vals = ", ".join(f"{name} {peak[(name, t)]}" for name in ("amflow", "pytorch", "pytorch-default")
                          if (name, t) in peak)
         print(f"\nsgemm peak (GFLOP/s) at {t} thread(s): {vals}.", end="")
     print()
+    print("\namflow: the autograd engine (the default); thrust: the Thrust engine (--backend thrust, its OpenMP "
+          "build); speed-up: PyTorch (same kernels) ms / amflow ms.")
 
 
 if __name__ == "__main__":
