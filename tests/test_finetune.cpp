@@ -319,3 +319,43 @@ TEST_CASE("finetune: ladder L7 (quick), a trained 2-D base lands on the tilt onl
     CHECK(tv_memoryless < 0.1);
     CHECK(tv_constant > 0.25);
 }
+
+TEST_CASE("finetune: the cosine learning-rate schedule and the relative gradient-norm clip") {
+    const auto ring = data::default_ring();
+    flow::MixtureVelocity base(ring);
+    LinearReward reward({1.0f, 0.0f});
+    const flow::CondOT path;
+    const auto grid = flow::make_step_grid(path, flow::parse_noise("memoryless"), 10, flow::Scheme::Exact);
+    auto run = [&](double lr_final, double clip_relative) {
+        Rng rng(3);
+        ResidualNetwork ft(base, 16, 2, rng);
+        FineTuneConfig cfg;
+        cfg.lambda = 0.5;
+        cfg.batch = 16;
+        cfg.adam = nn::AdamConfig{1e-3};
+        cfg.iters = 5;
+        cfg.lr_final_fraction = lr_final;
+        cfg.clip_relative = clip_relative;
+        FineTuner tuner(ft, reward, grid, cfg, 4);
+        std::vector<IterationStats> st;
+        for (int i = 0; i < 5; ++i) st.push_back(tuner.iterate());
+        return st;
+    };
+    // lr_i = lr (f + (1 - f) (1 + cos(pi (i - 1) / 4)) / 2): 1e-3 at the first, 1e-4 at the last
+    const auto cosine = run(0.1, 0);
+    CHECK(cosine[0].lr == doctest::Approx(1e-3));
+    CHECK(cosine[2].lr == doctest::Approx(1e-3 * (0.1 + 0.9 * 0.5)));
+    CHECK(cosine[4].lr == doctest::Approx(1e-4));
+    for (const auto& s : cosine) CHECK(!s.norm_clipped);
+    // lr_final 1: constant
+    CHECK(run(1, 0)[4].lr == doctest::Approx(1e-3));
+    // a clip at 1% of the running average clips every iteration after the first
+    const auto clipped = run(1, 0.01);
+    CHECK(!clipped[0].norm_clipped);
+    for (int i = 1; i < 5; ++i) CHECK(clipped[i].norm_clipped);
+    FineTuneConfig bad;
+    bad.lr_final_fraction = 0;
+    Rng rng(3);
+    ResidualNetwork ft(base, 16, 2, rng);
+    CHECK_THROWS_AS(FineTuner(ft, reward, grid, bad, 1), Error);
+}

@@ -18,7 +18,7 @@ namespace {
 struct FineTuneOptions {
     std::string model, mixture, reward = "linear:1,0", method = "am", schedule = "memoryless", scheme = "exact";
     std::string loss_steps = "all", out = "finetuned.ckpt", samples, plot, backend = "autograd";
-    double lambda = 0.5, lr = 3e-4, clip = 0, weight_decay = 0, clip_norm = 0;
+    double lambda = 0.5, lr = 3e-4, clip = 0, weight_decay = 0, clip_norm = 0, lr_final = 1, clip_rel = 0;
     int steps = 40, draft_k = 1;
     long iters = 600, report_every = 50;
     Index batch = 512, width = 128, depth = 3, eval_n = 20000;
@@ -68,10 +68,19 @@ void run_finetune(const FineTuneOptions& given) {
         if (!o.cmd->count("--lambda")) o.lambda = 1;
     }
     // an exact base (--mixture): the residual network starts from a zero
-    // output layer and learns the control more slowly per iteration than a
-    // copy of a trained network, at a third of the cost per iteration; 2000
-    // iterations take about as long as 600 on a network base (README).
-    if (!base.network() && o.cmd && !o.cmd->count("--iters")) o.iters = 2000;
+    // output layer; the library's recipe for it (finetune::exact_base_recipe,
+    // docs/design.md#other-fine-tuning-methods) unless a flag says otherwise
+    if (!base.network() && o.cmd) {
+        const auto r = finetune::exact_base_recipe();
+        if (!o.cmd->count("--iters")) o.iters = r.iters;
+        if (!o.cmd->count("--lr")) o.lr = r.cfg.adam.lr;
+        if (!o.cmd->count("--batch")) o.batch = r.cfg.batch;
+        if (!o.cmd->count("--steps")) o.steps = r.K;
+        if (!o.cmd->count("--width")) o.width = r.width;
+        if (!o.cmd->count("--depth")) o.depth = r.depth;
+        if (!o.cmd->count("--lr-final")) o.lr_final = r.cfg.lr_final_fraction;
+        if (!o.cmd->count("--clip-rel")) o.clip_rel = r.cfg.clip_relative;
+    }
     check_loss_steps(o.loss_steps, o.steps);
     AM_CHECK(o.draft_k <= o.steps, "--draft-k " + std::to_string(o.draft_k) + ": must be in [1, K] with K = --steps = " +
                                        std::to_string(o.steps));
@@ -88,6 +97,11 @@ void run_finetune(const FineTuneOptions& given) {
     cfg.clip = o.clip;
     cfg.draft_k = o.draft_k;
     cfg.adam = nn::AdamConfig{o.lr, 0.9, 0.999, 1e-8, o.weight_decay, o.clip_norm};
+    AM_CHECK(o.lr_final > 0 && o.lr_final <= 1, "--lr-final: must be in (0, 1], got " + std::to_string(o.lr_final));
+    AM_CHECK(o.clip_rel >= 0, "--clip-rel: must be >= 0, got " + std::to_string(o.clip_rel));
+    cfg.iters = o.iters;
+    cfg.lr_final_fraction = o.lr_final;
+    cfg.clip_relative = o.clip_rel;
     const Backend backend = parse_backend(o.backend);
     std::fprintf(stderr, "finetune: %s on the %s; reward %s, lambda %g, schedule %s (%s), K = %d, batch %ld, %s\n",
                  o.method.c_str(), base.describe().c_str(), reward->describe().c_str(), o.lambda,
@@ -152,12 +166,16 @@ void register_finetune(CLI::App& app) {
                     "step grid; --samples are drawn with the memoryless SDE)")->capture_default_str();
     cmd->add_option("--scheme", o->scheme, "exact | paper | offset")->capture_default_str();
     cmd->add_option("--steps", o->steps, "sampler steps K")->capture_default_str()->check(integer_in(1, kMaxSamplerSteps));
-    cmd->add_option("--iters", o->iters, "fine-tuning iterations (exact mixture base: 2000; images: 400)")->capture_default_str()
+    cmd->add_option("--iters", o->iters, "fine-tuning iterations (exact mixture base: the recipe's; images: 400)")->capture_default_str()
         ->check(integer_in(1, kMaxIterations));
     cmd->add_option("--batch", o->batch, "trajectories per iteration (images: 64)")->capture_default_str()->check(integer_in(1, kMaxBatch));
     cmd->add_option("--lr", o->lr, "Adam learning rate (images: 2e-4, bptt 5e-5)")->capture_default_str()->check(real_in(0, 1, true));
     cmd->add_option("--weight-decay", o->weight_decay, "Adam (decoupled) weight decay")->capture_default_str()->check(real_in(0, 1));
     cmd->add_option("--clip-norm", o->clip_norm, "gradient-norm clip (0: off)")->capture_default_str()->check(real_in(0, 1e6));
+    cmd->add_option("--lr-final", o->lr_final, "cosine decay of the learning rate to this fraction (1: constant; exact base: the recipe's)")
+        ->capture_default_str()->check(real_in(0, 1));
+    cmd->add_option("--clip-rel", o->clip_rel, "gradient norm clipped at this multiple of its running average (0: off; exact base: the recipe's)")
+        ->capture_default_str()->check(real_in(0, 1e6));
     cmd->add_option("--loss-steps", o->loss_steps, "am: all | paper | last:N")->capture_default_str();
     cmd->add_option("--clip", o->clip, "am: per-term loss clip (paper: 1.6 lambda^2; 0: off)")->capture_default_str()
         ->check(real_in(0, 1e12));

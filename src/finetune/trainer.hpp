@@ -37,13 +37,35 @@ struct FineTuneConfig {
     // instead of from the Rng: the two engines then sample the same
     // trajectories. The Rng still draws the loss steps.
     bool philox_noise = false;
+    // Learning-rate schedule: with iters > 0, a cosine from adam.lr at the first
+    // iteration to adam.lr * lr_final_fraction at iteration `iters`:
+    //   lr_i = lr (f + (1 - f) (1 + cos(pi (i - 1) / (iters - 1))) / 2);  iters = 0: constant.
+    long iters = 0;
+    double lr_final_fraction = 1;
+    // Relative gradient-norm clip (> 0): the gradient is scaled down to at most
+    // clip_relative x g_ref, g_ref a running average (time constant 20 iterations)
+    // of the clipped norms before it; scale-free, unlike adam.clip_norm.
+    double clip_relative = 0;
 };
+
+// The defaults of fine-tuning an exact (mixture) base through a residual
+// network: what `amflow finetune --mixture` and the family study use unless
+// told otherwise (docs/design.md#other-fine-tuning-methods).
+struct Recipe {
+    FineTuneConfig cfg;
+    long iters = 0;
+    Index width = 0, depth = 0;
+    int K = 0;
+};
+Recipe exact_base_recipe();
 
 struct IterationStats {
     double loss = 0;
     double reward_mean = 0;    // mean r(X_1) of this iteration's trajectories (before the update)
     double grad_norm = 0;
     double clipped_fraction = 0;
+    bool norm_clipped = false; // the relative gradient-norm clip scaled this iteration's gradient
+    double lr = 0;             // the learning rate of this iteration's step
     double seconds = 0;
 };
 
@@ -69,6 +91,7 @@ private:
     std::uint64_t seed_;
     long iteration_ = 0;  // iterations taken (the Philox key of the next one)
     nn::Adam<float> adam_;
+    double grad_ref_ = 0;  // running average of the clipped gradient norms (clip_relative)
 };
 
 }  // namespace am::finetune
