@@ -436,6 +436,40 @@ TEST_CASE("device: one whole adjoint-matching iteration gives the reference's pa
     CHECK(std::abs(other.iterate().reward_mean - dev2.iterate().reward_mean) > 1e-3);
 }
 
+TEST_CASE("device: the cosine learning rate and the relative gradient clip act on the thrust engine as on the reference") {
+    SKIP_WITHOUT_DEVICE();
+    SmallSetup s;
+    finetune::FineTuneConfig cfg;
+    cfg.lambda = 2.0;
+    cfg.batch = s.B;
+    cfg.adam.lr = 1e-3;
+    cfg.philox_noise = true;
+    cfg.iters = 4;
+    cfg.lr_final_fraction = 0.1;
+    cfg.clip_relative = 0.5;  // half the running norm: every iteration after the first is clipped
+    finetune::CopyOfNetwork ft(s.base_field);
+    finetune::FineTuner ref(ft, s.reward, s.grid, cfg, 5);
+    device::AMTrainer dev(s.base, s.base, s.reward, s.grid, cfg, 5);
+    nn::VelocityMLP<float> got = s.base.clone();
+    int clipped = 0;
+    for (int it = 0; it < 4; ++it) {
+        const finetune::IterationStats a = ref.iterate(), b = dev.iterate();
+        INFO("iteration " << it);
+        CHECK(a.lr == b.lr);
+        CHECK(a.norm_clipped == b.norm_clipped);
+        CHECK(std::abs(a.grad_norm - b.grad_norm) <= 1e-4 * a.grad_norm);
+        clipped += b.norm_clipped;
+        if (it == 3) CHECK(b.lr == doctest::Approx(1e-4).epsilon(1e-12));
+    }
+    CHECK(clipped == 3);
+    dev.download(got);
+    const auto pr = ft.parameters(), pg = got.parameters();
+    for (std::size_t i = 0; i < pr.size(); ++i) {
+        const Mat<float> diff = pg[i].value() - pr[i].value();
+        CHECK(xt::amax(xt::abs(diff))() <= 1e-6 * (1 + xt::amax(xt::abs(pr[i].value()))()));
+    }
+}
+
 TEST_CASE("device: flow-matching steps equal flow::FlowMatchingTrainer (same batches, same weights after)") {
     SKIP_WITHOUT_DEVICE();
     Rng init(31);

@@ -39,22 +39,27 @@ std::pair<double, double> moments(const Mat<float>& x) {
     return {m, v / double(N)};
 }
 
-// The mixture velocity written out in double, for one point: sum_k g_k [mu_k + (t S_k - (1 - t) I) C_k^-1 (x - t mu_k)].
-std::vector<double> mixture_velocity_ref(const data::GaussianMixture& mix, const std::vector<double>& x, double t) {
+// The mixture velocity written out in double, for one point, on the path X_t = a X1 + b X0:
+// v = sum_k g_k (a' E_k[X1 | x] + b' E_k[X0 | x]), with C_k = a^2 S_k + b^2 I,
+// E_k[X1 | x] = mu_k + a S_k C_k^-1 (x - a mu_k), E_k[X0 | x] = b C_k^-1 (x - a mu_k).
+std::vector<double> mixture_velocity_ref(const data::GaussianMixture& mix, const std::vector<double>& x, double t,
+                                         const Schedule& path = CondOT()) {
+    const double al = path.alpha(t), be = path.beta(t), ald = path.alpha_dot(t), bed = path.beta_dot(t);
     const Index n = mix.size(), d = mix.dim();
     std::vector<double> logp(n), v(d, 0.0);
     std::vector<std::vector<double>> mk(n, std::vector<double>(d));
     for (Index k = 0; k < n; ++k) {
-        Mat<double> C = mix.covs[k] * (t * t);
-        for (Index i = 0; i < d; ++i) C(i, i) += (1 - t) * (1 - t);
+        Mat<double> C = mix.covs[k] * (al * al);
+        for (Index i = 0; i < d; ++i) C(i, i) += be * be;
         std::vector<double> mu(d), diff(d);
-        for (Index a = 0; a < d; ++a) mu[a] = t * mix.means(k, a), diff[a] = x[a] - mu[a];
+        for (Index a = 0; a < d; ++a) mu[a] = al * mix.means(k, a), diff[a] = x[a] - mu[a];
         logp[k] = std::log(mix.weights[k]) + linalg::log_normal(x, mu, C);
-        const std::vector<double> z = linalg::cholesky_solve(linalg::cholesky(C), diff);  // C^-1 (x - t mu)
+        const std::vector<double> z = linalg::cholesky_solve(linalg::cholesky(C), diff);  // C^-1 (x - a mu)
         for (Index a = 0; a < d; ++a) {
             double s = 0;
             for (Index b = 0; b < d; ++b) s += mix.covs[k](a, b) * z[b];
-            mk[k][a] = mix.means(k, a) + t * s - (1 - t) * z[a];
+            const double x1 = mix.means(k, a) + al * s, x0 = be * z[a];
+            mk[k][a] = ald * x1 + bed * x0;
         }
     }
     const double mx = *std::max_element(logp.begin(), logp.end());
@@ -275,15 +280,19 @@ TEST_CASE("flow: vjp of the exact fields equals a finite-difference Jacobian") {
     mix3.covs = {Mat<double>{{0.4, 0.1, 0.0}, {0.1, 0.3, 0.05}, {0.0, 0.05, 0.2}},
                  Mat<double>{{0.3, -0.1, 0.1}, {-0.1, 0.5, 0.0}, {0.1, 0.0, 0.25}}};
     mix3.validate();
+    const std::vector<std::shared_ptr<const Schedule>> paths = {std::make_shared<CondOT>(),
+                                                                std::make_shared<VPCosine>()};
+    for (const auto& path : paths)
     for (const data::GaussianMixture& mix : {full_cov_mixture(), data::default_ring(), mix3}) {
         const Index d = mix.dim();
+        CAPTURE(path->name());
         CAPTURE(d);
-        const MixtureVelocity f(mix);
+        const MixtureVelocity f(mix, path);
         const Index N = 24;
         for (float t : {0.0f, 0.3f, 0.7f, 0.9f, 1.0f}) {
             CAPTURE(t);
-            // points: a marginal's samples t X1 + (1 - t) X0, plus a few far out
-            Mat<float> x = mix.sample(N, rng) * t + rng.normal<float>(N, d) * (1 - t);
+            // points: a marginal's samples a X1 + b X0, plus a few far out
+            Mat<float> x = mix.sample(N, rng) * float(path->alpha(t)) + rng.normal<float>(N, d) * float(path->beta(t));
             for (Index a = 0; a < d; ++a) x(0, a) = 5.0f + float(a);
             const Mat<float> cot = rng.normal<float>(N, d);
             Mat<float> v_out;
@@ -292,13 +301,13 @@ TEST_CASE("flow: vjp of the exact fields equals a finite-difference Jacobian") {
             for (Index i = 0; i < N; ++i) {
                 std::vector<double> xi(d);
                 for (Index a = 0; a < d; ++a) xi[a] = x(i, a);
-                const std::vector<double> vref = mixture_velocity_ref(mix, xi, t);
+                const std::vector<double> vref = mixture_velocity_ref(mix, xi, t, *path);
                 std::vector<double> jtc(d, 0.0);  // sum_a cot_a dv_a/dx_b
                 for (Index b = 0; b < d; ++b) {
                     const double e = 1e-5;
                     std::vector<double> xp = xi, xm = xi;
                     xp[b] += e, xm[b] -= e;
-                    const auto vp = mixture_velocity_ref(mix, xp, t), vm = mixture_velocity_ref(mix, xm, t);
+                    const auto vp = mixture_velocity_ref(mix, xp, t, *path), vm = mixture_velocity_ref(mix, xm, t, *path);
                     for (Index a = 0; a < d; ++a) jtc[b] += cot(i, a) * (vp[a] - vm[a]) / (2 * e);
                 }
                 for (Index a = 0; a < d; ++a) {
@@ -602,6 +611,12 @@ TEST_CASE("flow: ODE and SDE samples of the default ring reproduce the mixture")
     for (const auto& [scheme, allowance] : constant)
         check("constant:0.5 " + scheme_name(scheme), allowance,
               sample_sde(f, condot, parse_noise("constant:0.5"), K, scheme, rng.normal<float>(N, 2), rng));
+    // The VP (cosine) path: its exact field, the ODE and the memoryless SDE (exact scheme)
+    const auto vp = std::make_shared<VPCosine>();
+    const MixtureVelocity f_vp(ring, vp);
+    check("vp: ode heun", 0.01, sample_ode(f_vp, rng.normal<float>(N, 2), K, OdeMethod::Heun));
+    check("vp: memoryless exact", 0.01,
+          sample_sde(f_vp, *vp, parse_noise("memoryless"), K, Scheme::Exact, rng.normal<float>(N, 2), rng));
 }
 
 // Not run by default: the measurements of notes/flow_error_vs_K.md.

@@ -60,7 +60,7 @@ AMTrainer::AMTrainer(const nn::VelocityMLP<float>& base, const nn::VelocityMLP<f
                      const finetune::Reward& reward, flow::StepGrid grid, finetune::FineTuneConfig cfg,
                      std::uint64_t seed)
     : m_(layout_of(base)), reward_(reward), grid_(std::move(grid)), coef_(step_coefficients(grid_)), cfg_(cfg),
-      seed_(seed), rng_(seed), adam_(adam_state(cfg.adam)) {
+      seed_(seed), rng_(seed), adam_(adam_state(cfg.adam)), control_(cfg) {
     require_device();
     AM_CHECK(cfg.method == finetune::Method::AM,
              "thrust backend: fine-tuning method '" + finetune::method_name(cfg.method) +
@@ -105,7 +105,12 @@ finetune::IterationStats AMTrainer::iterate() {
     const std::string who = "fine-tuning (am)";
     nn::check_finite_value(st.loss, "loss", adam_.t + 1, who);
     nn::check_finite_value(st.reward_mean, "mean reward", adam_.t + 1, who);
+    const long i = iteration_ + 1;
+    const finetune::StepControl::Settings set = control_.before(i);
+    adam_.lr = st.lr = set.lr;
+    adam_.clip_norm = set.clip_norm;
     st.grad_norm = checked_adam_step(adam_, m_, ft_, grad_, who);
+    st.norm_clipped = control_.after(i, st.grad_norm);
     ++iteration_;
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return st;

@@ -47,6 +47,7 @@ private:
     std::uint64_t seed_;
     Rng rng_;  // the loss steps only, as FineTuner's in Philox mode
     AdamState adam_;
+    finetune::StepControl control_;  // cosine lr, relative clip: as FineTuner
     Array traj_, a_, v_base_;
     FineTuneBuffers buf_;
     long iteration_ = 0;

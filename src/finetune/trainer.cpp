@@ -42,18 +42,43 @@ Recipe exact_base_recipe() {
     return r;
 }
 
+StepControl::StepControl(const FineTuneConfig& cfg) : cfg_(cfg) {
+    AM_CHECK(cfg.iters >= 0 && cfg.lr_final_fraction > 0 && cfg.lr_final_fraction <= 1,
+             "fine-tuning: the learning-rate schedule needs iters >= 0 and a final fraction in (0, 1]");
+    AM_CHECK(cfg.clip_relative >= 0, "fine-tuning: the relative gradient clip must be >= 0");
+}
+
+//   lr_i = lr (f + (1 - f) (1 + cos(pi (i - 1) / (iters - 1))) / 2),  constant when iters <= 1;
+//   clip_i = clip_relative g_ref (from i = 2), g_ref <- 0.95 g_ref + 0.05 min(||g_i||, clip_i).
+StepControl::Settings StepControl::before(long i) const {
+    Settings s;
+    s.lr = cfg_.adam.lr;
+    if (cfg_.iters > 1) {
+        const double f = cfg_.lr_final_fraction, progress = std::min(1.0, double(i - 1) / double(cfg_.iters - 1));
+        s.lr = cfg_.adam.lr * (f + (1 - f) * 0.5 * (1 + std::cos(M_PI * progress)));
+    }
+    const double threshold = cfg_.clip_relative > 0 && i > 1 ? cfg_.clip_relative * grad_ref_ : 0;
+    s.clip_norm = threshold > 0 ? threshold : cfg_.adam.clip_norm;
+    return s;
+}
+
+bool StepControl::after(long i, double grad_norm) {
+    if (cfg_.clip_relative <= 0) return false;
+    const double threshold = i > 1 ? cfg_.clip_relative * grad_ref_ : 0;
+    const double kept = threshold > 0 ? std::min(grad_norm, threshold) : grad_norm;
+    grad_ref_ = i == 1 ? kept : 0.95 * grad_ref_ + 0.05 * kept;
+    return threshold > 0 && grad_norm > threshold;
+}
+
 FineTuner::FineTuner(FineTunedModel& model, const Reward& reward, flow::StepGrid grid, FineTuneConfig cfg,
                      std::uint64_t seed)
     : model_(model), reward_(reward), grid_(std::move(grid)), cfg_(cfg), rng_(seed), seed_(seed),
-      adam_(model.parameters(), cfg.adam) {
+      adam_(model.parameters(), cfg.adam), control_(cfg) {
     AM_CHECK(reward.dim() == model.dim(), "fine-tuning: the reward is " + std::to_string(reward.dim()) +
                                               "-D, the model " + std::to_string(model.dim()) + "-D");
     AM_CHECK(cfg.batch > 0, "fine-tuning: the batch must be positive");
     AM_CHECK(!grid_.empty(), "fine-tuning: the time grid has no steps");
     AM_CHECK(std::isfinite(cfg.lambda), "fine-tuning: lambda must be a finite number");
-    AM_CHECK(cfg.iters >= 0 && cfg.lr_final_fraction > 0 && cfg.lr_final_fraction <= 1,
-             "fine-tuning: the learning-rate schedule needs iters >= 0 and a final fraction in (0, 1]");
-    AM_CHECK(cfg.clip_relative >= 0, "fine-tuning: the relative gradient clip must be >= 0");
     AM_CHECK(cfg.draft_k >= 1 && cfg.draft_k <= int(grid_.size()),
              "fine-tuning: draft K must be between 1 and the number of steps");
 }
@@ -76,19 +101,11 @@ IterationStats FineTuner::iterate() {
     adam_.zero_grad();
     ag::backward(loss);
     const long i = iteration_ + 1;  // this iteration, from 1
-    if (cfg_.iters > 1) {
-        const double f = cfg_.lr_final_fraction, progress = std::min(1.0, double(i - 1) / double(cfg_.iters - 1));
-        adam_.config().lr = cfg_.adam.lr * (f + (1 - f) * 0.5 * (1 + std::cos(M_PI * progress)));
-    }
-    st.lr = adam_.config().lr;
-    const double threshold = cfg_.clip_relative > 0 && i > 1 ? cfg_.clip_relative * grad_ref_ : 0;
-    adam_.config().clip_norm = threshold > 0 ? threshold : cfg_.adam.clip_norm;
+    const StepControl::Settings set = control_.before(i);
+    adam_.config().lr = st.lr = set.lr;
+    adam_.config().clip_norm = set.clip_norm;
     st.grad_norm = adam_.step(who);
-    if (cfg_.clip_relative > 0) {
-        st.norm_clipped = threshold > 0 && st.grad_norm > threshold;
-        const double kept = threshold > 0 ? std::min(st.grad_norm, threshold) : st.grad_norm;
-        grad_ref_ = i == 1 ? kept : 0.95 * grad_ref_ + 0.05 * kept;
-    }
+    st.norm_clipped = control_.after(i, st.grad_norm);
     ++iteration_;
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return st;

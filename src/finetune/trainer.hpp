@@ -69,6 +69,26 @@ struct IterationStats {
     double seconds = 0;
 };
 
+// The per-iteration optimiser settings FineTuneConfig asks for (the cosine
+// learning rate, the relative gradient-norm clip), kept in one place for both
+// engines (FineTuner, device::AMTrainer). Iterations count from 1.
+class StepControl {
+public:
+    explicit StepControl(const FineTuneConfig& cfg);
+    struct Settings {
+        double lr = 0;         // lr_i of the cosine schedule (adam.lr when iters <= 1)
+        double clip_norm = 0;  // clip_relative x g_ref, or adam.clip_norm when that is off or i = 1
+    };
+    Settings before(long i) const;
+    // After the step of iteration i, with the gradient norm before clipping:
+    // updates g_ref; returns whether the relative clip scaled the gradient.
+    bool after(long i, double grad_norm);
+
+private:
+    FineTuneConfig cfg_;
+    double grad_ref_ = 0;  // running average of the clipped gradient norms (clip_relative)
+};
+
 class FineTuner {
 public:
     FineTuner(FineTunedModel& model, const Reward& reward, flow::StepGrid grid, FineTuneConfig cfg,
@@ -91,7 +111,7 @@ private:
     std::uint64_t seed_;
     long iteration_ = 0;  // iterations taken (the Philox key of the next one)
     nn::Adam<float> adam_;
-    double grad_ref_ = 0;  // running average of the clipped gradient norms (clip_relative)
+    StepControl control_;
 };
 
 }  // namespace am::finetune

@@ -41,31 +41,37 @@ Mat<float> GaussianVelocity1D::vjp(const Mat<float>& x, float t, const Mat<float
 
 // ---- Gaussian mixture -----------------------------------------------------------------------------
 
-MixtureVelocity::MixtureVelocity(data::GaussianMixture mix) : mix_(std::move(mix)) { mix_.validate(); }
+MixtureVelocity::MixtureVelocity(data::GaussianMixture mix, std::shared_ptr<const Schedule> path)
+    : mix_(std::move(mix)), path_(std::move(path)) {
+    mix_.validate();
+    AM_CHECK(path_ != nullptr, "MixtureVelocity: no path");
+}
 
 void MixtureVelocity::evaluate(const Mat<float>& x, float tf, const Mat<float>* cot, Mat<float>* v,
                                Mat<float>* jtc) const {
     const Index n = mix_.size(), d = mix_.dim(), N = rows(x);
     AM_CHECK(cols(x) == d, "MixtureVelocity: x must be (N, " + std::to_string(d) + "), got " + shape_str(x));
     const double t = tf;
+    const double alpha = path_->alpha(t), beta = path_->beta(t);
+    const double alpha_dot = path_->alpha_dot(t), beta_dot = path_->beta_dot(t);
     // Per component, once per call for this t, as flat row-major arrays:
-    //   mu (n, d); Cinv (n, d, d) = C^-1 with C = t^2 S + (1 - t)^2 I;
-    //   A (n, d, d) = (t S - (1 - t) I) C^-1; c0 (n) = log w - log det C / 2 - d log(2 pi) / 2.
+    //   mu (n, d); Cinv (n, d, d) = C^-1 with C = a^2 S + b^2 I;
+    //   A (n, d, d) = (a' a S + b' b I) C^-1; c0 (n) = log w - log det C / 2 - d log(2 pi) / 2.
     const Index dd = d * d;
     std::vector<double> mu(n * d), Cinv(n * dd), A(n * dd), c0(n);
     for (Index k = 0; k < n; ++k) {
-        Mat<double> C = mix_.covs[k] * (t * t);
-        Mat<double> B = mix_.covs[k] * t;
+        Mat<double> C = mix_.covs[k] * (alpha * alpha);
+        Mat<double> B = mix_.covs[k] * (alpha_dot * alpha);
         for (Index i = 0; i < d; ++i) {
-            C(i, i) += (1 - t) * (1 - t);
-            B(i, i) -= 1 - t;
+            C(i, i) += beta * beta;
+            B(i, i) += beta_dot * beta;
         }
         const Mat<double> L = linalg::cholesky(C);
         const Mat<double> Ci = linalg::spd_inverse(C);
         double* Ak = &A[k * dd];
         double* Cik = &Cinv[k * dd];
         for (Index i = 0; i < d; ++i) {
-            mu[k * d + i] = mix_.means(k, i);
+            mu[k * d + i] = mix_.means(k, i);  // the data mean; a mu and a' mu below
             for (Index j = 0; j < d; ++j) {
                 Cik[i * d + j] = Ci(i, j);
                 double s = 0;
@@ -89,16 +95,16 @@ void MixtureVelocity::evaluate(const Mat<float>& x, float tf, const Mat<float>* 
 #pragma omp for schedule(static)
         for (Index i = 0; i < N; ++i) {
             const float* xi = px + i * d;
-            // log w_k + log N(x; t mu_k, C_k), and l_k = -C_k^-1 (x - t mu_k), m_k = mu_k + A_k (x - t mu_k)
+            // log w_k + log N(x; a mu_k, C_k), and l_k = -C_k^-1 (x - a mu_k), m_k = a' mu_k + A_k (x - a mu_k)
             double mx = -std::numeric_limits<double>::infinity();
             for (Index k = 0; k < n; ++k) {
                 const double* muk = &mu[k * d];
                 const double* Cik = &Cinv[k * dd];
                 const double* Ak = &A[k * dd];
-                for (Index a = 0; a < d; ++a) diff[a] = double(xi[a]) - t * muk[a];
+                for (Index a = 0; a < d; ++a) diff[a] = double(xi[a]) - alpha * muk[a];
                 double q = 0;
                 for (Index a = 0; a < d; ++a) {
-                    double ca = 0, ma = muk[a];
+                    double ca = 0, ma = alpha_dot * muk[a];
                     for (Index b = 0; b < d; ++b) {
                         ca += Cik[a * d + b] * diff[b];
                         ma += Ak[a * d + b] * diff[b];
