@@ -210,7 +210,7 @@ TEST_CASE("bad input: a diverging fine-tuning stops at the first non-finite valu
         finetune::FineTuneConfig cfg;
         cfg.batch = 8;
         cfg.adam = nn::AdamConfig{1e39};
-        finetune::FineTuner tuner(*ft, reward, cli::make_grid("memoryless", "exact", 4), cfg, 1);
+        finetune::FineTuner tuner(*ft, reward, cli::make_grid(flow::CondOT(), "memoryless", "exact", 4), cfg, 1);
         check_error([&] { tuner.iterate(); }, {"fine-tuning (am): iteration 1", "weights non-finite", "parameter"});
         check_error([&] { nn::save_checkpoint(out, cli::finetuned_checkpoint(*ft, lf)); }, {out, "not written", "'W"});
         CHECK(bytes_of(out) == before);
@@ -232,7 +232,7 @@ TEST_CASE("bad input: a diverging fine-tuning stops at the first non-finite valu
         finetune::FineTuneConfig cfg;
         cfg.batch = 8;
         cfg.adam = nn::AdamConfig{1e39};
-        device::AMTrainer tuner(*lf.network(), *lf.network(), reward, cli::make_grid("memoryless", "exact", 4), cfg, 1);
+        device::AMTrainer tuner(*lf.network(), *lf.network(), reward, cli::make_grid(flow::CondOT(), "memoryless", "exact", 4), cfg, 1);
         check_error([&] { tuner.iterate(); }, {"fine-tuning (am): iteration 1", "weights non-finite", "parameter 0 entry 0 is"});
     }
     check_fails_leaving({"finetune", "--model", base, "--backend", "thrust", "--reward", "linear:1e30,0", "--lambda",

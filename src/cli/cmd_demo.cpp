@@ -25,6 +25,7 @@ struct DemoOptions {
     Index batch = 256, n_eval = 8000;
     int K = 40;
     double lambda = 0.5, lr = 1e-3;
+    std::string path = "condot";
     std::uint64_t seed = 0;
 };
 
@@ -63,13 +64,14 @@ void run_demo(const DemoOptions& o) {
     fm.steps = o.pretrain_steps;
     fm.batch = 1024;
     fm.adam.lr = 1e-3;
-    const flow::CondOT path;
-    std::printf("== 1. flow matching on the 8-Gaussian ring: VelocityMLP(2, 256, 3), %ld steps of 1024\n",
-                o.pretrain_steps);
+    const auto path = parse_path_option(o.path);
+    std::printf("== 1. flow matching on the 8-Gaussian ring: VelocityMLP(2, 256, 3), %ld steps of 1024, %s path\n",
+                o.pretrain_steps, o.path.c_str());
     std::fflush(stdout);
-    const auto log = flow::train_flow_matching(net, path, [&](Index n, Rng& r) { return ring.sample(n, r); }, fm, rng);
+    const auto log = flow::train_flow_matching(net, *path, [&](Index n, Rng& r) { return ring.sample(n, r); }, fm, rng);
     nn::Checkpoint ck = nn::to_checkpoint(net);
     ck.meta["data"] = "ring";
+    ck.meta["path"] = o.path;
     nn::save_checkpoint(o.out_dir + "/base.ckpt", ck);
     std::printf("   final loss %.4f, %.1f s; checkpoint %s/base.ckpt\n", log.loss.back(), log.seconds, o.out_dir.c_str());
 
@@ -79,10 +81,10 @@ void run_demo(const DemoOptions& o) {
 
     // the base's own mode weights, and the tilt they predict
     Rng srng(o.seed + 10);
-    const Mat<float> base_ode = flow::draw_samples(base.field(), flow::CondOT(),
-        sampler_settings("ode", "exact", 100), o.n_eval, srng);
-    const Mat<float> base_sde = flow::draw_samples(base.field(), flow::CondOT(),
-        sampler_settings("memoryless", "exact", o.K), o.n_eval, srng);
+    const Mat<float> base_ode = flow::draw_samples(base.field(), *path,
+        sampler_settings(*path, "ode", "exact", 100), o.n_eval, srng);
+    const Mat<float> base_sde = flow::draw_samples(base.field(), *path,
+        sampler_settings(*path, "memoryless", "exact", o.K), o.n_eval, srng);
     data::GaussianMixture ring_net = ring;
     ring_net.weights = data::mode_stats(ring, base_ode).weights;
     const auto target_net = finetune::exact_tilt(ring_net, reward, o.lambda);
@@ -113,13 +115,13 @@ void run_demo(const DemoOptions& o) {
         cfg.lambda = o.lambda;
         cfg.batch = o.batch;
         cfg.adam = nn::AdamConfig{o.lr};
-        finetune::FineTuner tuner(*ft, reward, make_grid(run.schedule, "exact", o.K), cfg, o.seed + 30);
+        finetune::FineTuner tuner(*ft, reward, make_grid(*path, run.schedule, "exact", o.K), cfg, o.seed + 30);
         const auto summary = run_finetuning([&] { return tuner.iterate(); }, o.iters, std::max<long>(1, o.iters / 5), "   " + run.method);
         Rng erng(o.seed + 40);
-        const Mat<float> x_ode = flow::draw_samples(*ft, flow::CondOT(),
-            sampler_settings("ode", "exact", 100), o.n_eval, erng);
-        const Mat<float> x_sde = flow::draw_samples(*ft, flow::CondOT(),
-            sampler_settings("memoryless", "exact", o.K), o.n_eval, erng);
+        const Mat<float> x_ode = flow::draw_samples(*ft, *path,
+            sampler_settings(*path, "ode", "exact", 100), o.n_eval, erng);
+        const Mat<float> x_sde = flow::draw_samples(*ft, *path,
+            sampler_settings(*path, "memoryless", "exact", o.K), o.n_eval, erng);
         for (const auto& [name, x] : {std::pair<std::string, const Mat<float>&>{"ODE", x_ode}, {"memoryless", x_sde}}) {
             table.push_back({run.method, run.schedule, name, finetune::evaluate(x, target, &reward),
                              finetune::evaluate(x, target_net, &reward), summary.seconds_per_iter, summary.peak_rss_mb});
@@ -151,6 +153,7 @@ void register_demo(CLI::App& app) {
     cmd->add_option("--lambda", o->lambda, "reward multiplier")->capture_default_str()->check(real_in(-kMaxLambda, kMaxLambda));
     cmd->add_option("--lr", o->lr, "fine-tuning learning rate")->capture_default_str()->check(real_in(0, 1, true));
     cmd->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(seed_value());
+    cmd->add_option("--path", o->path, "probability path of the whole demo: condot | vp")->capture_default_str();
     cmd->callback([o] { run_demo(*o); });
 }
 

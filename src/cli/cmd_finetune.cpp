@@ -17,7 +17,7 @@ namespace am::cli {
 namespace {
 struct FineTuneOptions {
     std::string model, mixture, reward = "linear:1,0", method = "am", schedule = "memoryless", scheme = "exact";
-    std::string loss_steps = "all", out = "finetuned.ckpt", samples, plot, backend = "autograd";
+    std::string loss_steps = "all", out = "finetuned.ckpt", samples, plot, backend = "autograd", path;
     double lambda = 0.5, lr = 3e-4, clip = 0, weight_decay = 0, clip_norm = 0, lr_final = 1, clip_rel = 0;
     int steps = 40, draft_k = 1;
     long iters = 600, report_every = 50;
@@ -57,7 +57,7 @@ void run_finetune(const FineTuneOptions& given) {
     data::check_writable_path(given.out, "--out");
     if (!given.samples.empty()) data::check_writable_path(given.samples, "--samples");
     if (!given.plot.empty()) data::check_writable_path(given.plot, "--plot");
-    const LoadedField base = LoadedField::from_options(given.model, given.mixture);
+    const LoadedField base = LoadedField::from_options(given.model, given.mixture, given.path);
     // images (MNIST): the settings of notes/mnist.md unless given:
     // --batch 64 --lr 2e-4 (bptt: 5e-5) --iters 400 --lambda 1
     FineTuneOptions o = given;
@@ -91,6 +91,9 @@ void run_finetune(const FineTuneOptions& given) {
     auto ft = make_finetuned(base, o.width, o.depth, rng);
     finetune::FineTuneConfig cfg;
     cfg.method = finetune::parse_method(o.method);
+    AM_CHECK(cfg.method != finetune::Method::ReFL || path_option_name(base.path()) == "condot",
+             "--method refl: its one-step denoiser x + (1 - t) v(x, t) is the CondOT one; this base is on the " +
+                 path_option_name(base.path()) + " path");
     cfg.lambda = o.lambda;
     cfg.batch = o.batch;
     cfg.loss_steps = finetune::LossSteps::parse(o.loss_steps);
@@ -114,12 +117,12 @@ void run_finetune(const FineTuneOptions& given) {
         auto* copy = dynamic_cast<finetune::CopyOfNetwork*>(ft.get());
         AM_CHECK(base.network() && copy, "--backend thrust needs a network base (--model); an exact base "
                                          "(--mixture) needs --backend autograd");
-        device::AMTrainer trainer(*base.network(), copy->net(), *reward, make_grid(o.schedule, o.scheme, o.steps),
+        device::AMTrainer trainer(*base.network(), copy->net(), *reward, make_grid(base.path(), o.schedule, o.scheme, o.steps),
                                   cfg, o.seed + 1);
         summary = run_finetuning([&] { return trainer.iterate(); }, o.iters, o.report_every, "finetune");
         trainer.download(copy->net());
     } else {
-        finetune::FineTuner tuner(*ft, *reward, make_grid(o.schedule, o.scheme, o.steps), cfg, o.seed + 1);
+        finetune::FineTuner tuner(*ft, *reward, make_grid(base.path(), o.schedule, o.scheme, o.steps), cfg, o.seed + 1);
         summary = run_finetuning([&] { return tuner.iterate(); }, o.iters, o.report_every, "finetune");
     }
 
@@ -134,7 +137,7 @@ void run_finetune(const FineTuneOptions& given) {
     if (classifier || !o.samples.empty() || base.mixture()) {
         const Index n = classifier && !(o.cmd && o.cmd->count("--eval-n")) ? 1000 : o.eval_n;
         Rng erng(o.seed + 2);
-        x = flow::draw_samples(*ft, flow::CondOT(), sampler_settings("memoryless", o.scheme, o.steps), n, erng);
+        x = flow::draw_samples(*ft, base.path(), sampler_settings(base.path(), "memoryless", o.scheme, o.steps), n, erng);
         if (!o.samples.empty()) files.add(o.samples, data::samples_csv(x, o.samples));
     }
     std::string evaluation;
@@ -184,6 +187,8 @@ void register_finetune(CLI::App& app) {
     cmd->add_option("--width", o->width, "residual network width (exact bases)")->capture_default_str()->check(integer_in(1, kMaxWidth));
     cmd->add_option("--depth", o->depth, "residual network depth (exact bases)")->capture_default_str()->check(integer_in(1, kMaxDepth));
     cmd->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(seed_value());
+    cmd->add_option("--path", o->path, "condot | vp: the --mixture's path (default condot); a --model's is recorded, "
+                                       "and another is refused");
     cmd->add_option("--backend", o->backend, "autograd | thrust (method am on a network base; README)")
         ->capture_default_str();
     cmd->add_option("--report-every", o->report_every, "progress line every N iterations (0: none)")->capture_default_str()

@@ -179,10 +179,10 @@ void run_mnist_demo(const MnistDemoOptions& o) {
     auto evaluate_model = [&](const flow::VelocityField& field, const std::string& name, double lambda,
                               const std::string& grid_name, Row proto) {
         Rng erng(o.seed + 100);  // the same noise for every model
-        const Mat<float> x_ode = flow::draw_samples(field, flow::CondOT(),
-            sampler_settings("ode", o.scheme, o.ode_steps), o.n_eval, erng);
-        const Mat<float> x_sde = flow::draw_samples(field, flow::CondOT(),
-            sampler_settings("memoryless", o.scheme, o.K), o.n_eval, erng);
+        const Mat<float> x_ode = flow::draw_samples(field, base.path(),
+            sampler_settings(base.path(), "ode", o.scheme, o.ode_steps), o.n_eval, erng);
+        const Mat<float> x_sde = flow::draw_samples(field, base.path(),
+            sampler_settings(base.path(), "memoryless", o.scheme, o.K), o.n_eval, erng);
         for (const auto& [sampler, x] : {std::pair<std::string, const Mat<float>*>{"ODE", &x_ode}, {"memoryless SDE", &x_sde}}) {
             Row r = proto;
             r.method = name;
@@ -257,7 +257,7 @@ void run_mnist_demo(const MnistDemoOptions& o) {
         cfg.loss_steps = finetune::LossSteps::parse(o.loss_steps);
         cfg.clip = o.clip;
         cfg.adam = nn::AdamConfig{run.lr};
-        finetune::FineTuner tuner(*ft, reward, make_grid("memoryless", o.scheme, o.K), cfg, o.seed + 30);
+        finetune::FineTuner tuner(*ft, reward, make_grid(base.path(), "memoryless", o.scheme, o.K), cfg, o.seed + 30);
         const auto summary = run_finetuning([&] { return tuner.iterate(); }, run.iters, std::max<long>(1, run.iters / 10), "   " + tag);
         proto.sec_per_iter = summary.seconds_per_iter;
         proto.peak_mb = summary.peak_rss_mb;

@@ -17,7 +17,7 @@ namespace am::cli {
 
 namespace {
 struct PretrainOptions {
-    std::string data = "ring", out = "model.ckpt", loss_log, plot, backend = "autograd";
+    std::string data = "ring", out = "model.ckpt", loss_log, plot, backend = "autograd", path = "condot";
     long steps = 5000;
     Index batch = 1024, width = 256, depth = 3;
     double lr = 1e-3, ema = 0.999, lr_final = 0.1;
@@ -45,19 +45,19 @@ void run_pretrain_images(const PretrainOptions& o) {
                          "VelocityMLP(%ld, %ld, %ld) with %zu parameters, %ld steps of %ld\n",
                  d.dir.c_str(), d.train.labels.size(), d.rows(), d.cols(), long(d.dim()), long(width), long(depth),
                  net.num_parameters(), cfg.steps, long(cfg.batch));
-    const ImageFlowResult r = pretrain_image_flow(net, d, cfg, rng, parse_backend(o.backend));
-    save_image_flow(o.out, r, d, cfg, o.seed);
+    const auto path = parse_path_option(o.path);
+    const ImageFlowResult r = pretrain_image_flow(net, d, cfg, rng, parse_backend(o.backend), *path);
+    save_image_flow(o.out, r, d, cfg, o.seed, *path);
     std::printf("pretrain: final loss %.4f after %.1f s; checkpoint %s (the EMA weights)\n", r.final_loss, r.seconds,
                 o.out.c_str());
     // Training loss (the last log entry, the training weights) against the
     // loss of the saved (EMA) weights on the same number of training and
     // held-out digits with the same noise: memorising or under-fitting.
-    const flow::CondOT path;
     const Index n_eval = std::min<Index>(rows(d.test.images), 2000);
     const flow::HeldOutLoss train_loss = flow::evaluate_flow_matching_loss(
-        r.ema, path, xt::view(d.train.images, xt::range(0, n_eval), xt::all()), 2, o.seed + 7);
+        r.ema, *path, xt::view(d.train.images, xt::range(0, n_eval), xt::all()), 2, o.seed + 7);
     const flow::HeldOutLoss test_loss = flow::evaluate_flow_matching_loss(
-        r.ema, path, xt::view(d.test.images, xt::range(0, n_eval), xt::all()), 2, o.seed + 7);
+        r.ema, *path, xt::view(d.test.images, xt::range(0, n_eval), xt::all()), 2, o.seed + 7);
     std::printf("pretrain: loss of the saved weights on %ld training / %ld held-out digits: %.4f / %.4f; "
                 "held-out by t quarter: %.3f %.3f %.3f %.3f\n",
                 long(n_eval), long(n_eval), train_loss.mean, test_loss.mean, test_loss.by_time[0], test_loss.by_time[1],
@@ -65,8 +65,7 @@ void run_pretrain_images(const PretrainOptions& o) {
     if (!o.plot.empty()) {
         Rng prng(o.seed + 1);
         const flow::NetworkVelocity field(r.ema);
-        const Mat<float> x = flow::draw_samples(field, flow::CondOT(),
-            sampler_settings("ode", "exact", 50), 100, prng);
+        const Mat<float> x = flow::draw_samples(field, *path, sampler_settings(*path, "ode", "exact", 50), 100, prng);
         save_image_grid(o.plot, x, image_shape_of(d), 10, "samples (ODE, Heun, 50 steps)");
         std::printf("pretrain: picture %s\n", o.plot.c_str());
     }
@@ -78,6 +77,7 @@ void run_pretrain(const PretrainOptions& o) {
     if (!o.loss_log.empty()) data::check_writable_path(o.loss_log, "--loss-log");
     if (!o.plot.empty()) data::check_writable_path(o.plot, "--plot");
     const Backend backend = parse_backend(o.backend);
+    const auto path = parse_path_option(o.path);
     if (data::is_image_data_spec(o.data)) return run_pretrain_images(o);
     require_positive(double(o.steps), "--steps");
     require_positive(double(o.batch), "--batch");
@@ -85,9 +85,9 @@ void run_pretrain(const PretrainOptions& o) {
     const data::Dataset2D dataset(o.data);
     Rng rng(o.seed);
     nn::VelocityMLP<float> net(2, o.width, o.depth, rng);
-    std::fprintf(stderr, "pretrain: %s, VelocityMLP(2, %ld, %ld) with %zu parameters, %ld steps of %ld, %s\n",
+    std::fprintf(stderr, "pretrain: %s, VelocityMLP(2, %ld, %ld) with %zu parameters, %ld steps of %ld, %s path, %s\n",
                  o.data.c_str(), long(o.width), long(o.depth), net.num_parameters(), o.steps, long(o.batch),
-                 backend_name(backend).c_str());
+                 o.path.c_str(), backend_name(backend).c_str());
     flow::FlowMatchingConfig cfg;
     cfg.steps = o.steps;
     cfg.batch = o.batch;
@@ -97,9 +97,8 @@ void run_pretrain(const PretrainOptions& o) {
     AM_CHECK(cfg.ema_decay >= 0 && cfg.ema_decay < 1, "--ema must be in [0, 1)");
     AM_CHECK(cfg.lr_final_fraction > 0 && cfg.lr_final_fraction <= 1, "--lr-final must be in (0, 1]");
     nn::VelocityMLP<float> ema = net.clone();
-    const flow::CondOT path;
     const auto log = train_flow(
-        backend, net, path, [&](Index n, Rng& r) { return dataset.sample(n, r); }, cfg, rng, &ema);
+        backend, net, *path, [&](Index n, Rng& r) { return dataset.sample(n, r); }, cfg, rng, &ema);
     if (cfg.ema_decay > 0) net = std::move(ema);
 
     nn::Checkpoint ck = nn::to_checkpoint(net);
@@ -107,6 +106,7 @@ void run_pretrain(const PretrainOptions& o) {
     if (dataset.mixture() && o.data != "ring") ck.meta["mixture_json"] = data::mixture_to_json(*dataset.mixture());
     ck.meta["steps"] = std::to_string(o.steps);
     ck.meta["seed"] = std::to_string(o.seed);
+    ck.meta["path"] = o.path;
     nn::save_checkpoint(o.out, ck);
     std::printf("pretrain: final loss %.4f after %.1f s; checkpoint %s\n", log.loss.back(), log.seconds,
                 o.out.c_str());
@@ -119,8 +119,8 @@ void run_pretrain(const PretrainOptions& o) {
     if (!o.plot.empty()) {
         Rng prng(o.seed + 1);
         const flow::NetworkVelocity field(net);
-        const Mat<float> samples = flow::draw_samples(field, flow::CondOT(),
-            sampler_settings("ode", "exact", 100), 2000, prng);
+        const Mat<float> samples =
+            flow::draw_samples(field, *path, sampler_settings(*path, "ode", "exact", 100), 2000, prng);
         plot::scatter_panels(o.plot, {{"data: " + o.data, {{dataset.sample(2000, prng), plot::colors::grey}}},
                                       {"samples (ODE, Heun, 100 steps)", {{samples, plot::colors::blue}}}});
         std::printf("pretrain: picture %s\n", o.plot.c_str());
@@ -150,6 +150,8 @@ void register_pretrain(CLI::App& app) {
     cmd->add_option("--depth", o->depth, "hidden layers L")->capture_default_str()->check(integer_in(1, kMaxDepth));
     cmd->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(seed_value());
     cmd->add_option("--backend", o->backend, "autograd | thrust (the Thrust engine, README)")->capture_default_str();
+    cmd->add_option("--path", o->path, "probability path: condot (X_t = t X1 + (1 - t) X0) | vp (cosine, variance "
+                                       "preserving); the checkpoint records it")->capture_default_str();
     cmd->add_option("--out", o->out, "checkpoint to write")->capture_default_str();
     cmd->add_option("--loss-log", o->loss_log, "CSV of the loss every 100 steps");
     cmd->add_option("--plot", o->plot, "PNG: data next to samples of the trained model");

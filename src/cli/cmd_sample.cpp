@@ -16,7 +16,7 @@ namespace am::cli {
 namespace {
 struct SampleOptions {
     std::string model, mixture, schedule = "memoryless", scheme = "exact", ode_method = "heun";
-    std::string out = "samples.csv", plot, trajectories, backend = "autograd";
+    std::string out = "samples.csv", plot, trajectories, backend = "autograd", path;
     Index n = 2000;
     int steps = 100;
     std::uint64_t seed = 0;
@@ -26,7 +26,7 @@ void run_sample(const SampleOptions& o) {
     data::check_writable_path(o.out, "--out");
     if (!o.plot.empty()) data::check_writable_path(o.plot, "--plot");
     if (!o.trajectories.empty()) data::check_writable_path(o.trajectories, "--trajectories");
-    const LoadedField lf = LoadedField::from_options(o.model, o.mixture);
+    const LoadedField lf = LoadedField::from_options(o.model, o.mixture, o.path);
     require_positive(double(o.n), "--n");
     require_positive(double(o.steps), "--steps");
     AM_CHECK(o.trajectories.empty() || lf.field().dim() == 2, "--trajectories: only for 2-D models");
@@ -40,10 +40,10 @@ void run_sample(const SampleOptions& o) {
         AM_CHECK(o.schedule != "ode" || o.ode_method == "euler",
                  "--backend thrust: the ODE runs as Euler steps; give --ode-method euler");
         AM_CHECK(o.trajectories.empty(), "--trajectories needs --backend autograd");
-        x = device::sample(*lf.network(), make_grid(o.schedule, o.scheme, o.steps), o.n, o.seed);
+        x = device::sample(*lf.network(), make_grid(lf.path(), o.schedule, o.scheme, o.steps), o.n, o.seed);
     } else {
-        x = flow::draw_samples(lf.field(), flow::CondOT(),
-            sampler_settings(o.schedule, o.scheme, o.steps, o.ode_method),
+        x = flow::draw_samples(lf.field(), lf.path(),
+            sampler_settings(lf.path(), o.schedule, o.scheme, o.steps, o.ode_method),
             o.n, rng, o.trajectories.empty() ? nullptr : &traj);
     }
     data::write_samples_csv(o.out, x);
@@ -83,6 +83,8 @@ void register_sample(CLI::App& app) {
     cmd->add_option("--ode-method", o->ode_method, "ODE solver for --schedule ode: euler | heun")->capture_default_str();
     cmd->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(seed_value());
     cmd->add_option("--backend", o->backend, "autograd | thrust (a network; README)")->capture_default_str();
+    cmd->add_option("--path", o->path, "condot | vp: the mixture's path (default condot); a --model's is recorded, "
+                                       "and another is refused");
     cmd->add_option("--out", o->out, "samples CSV to write")->capture_default_str();
     cmd->add_option("--plot", o->plot, "PNG scatter plot of the samples (images: a grid of the first 100)");
     cmd->add_option("--trajectories", o->trajectories, "PNG of the sampler's trajectories");

@@ -74,7 +74,8 @@ flow::FlowMatchingConfig image_flow_config() {
 }
 
 ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::ImageData& d,
-                                    const flow::FlowMatchingConfig& cfg, Rng& rng, Backend backend) {
+                                    const flow::FlowMatchingConfig& cfg, Rng& rng, Backend backend,
+                                    const flow::Schedule& path) {
     require_positive(double(cfg.steps), "--steps");
     require_positive(double(cfg.batch), "--batch");
     require_positive(cfg.adam.lr, "--lr");
@@ -82,7 +83,6 @@ ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::Ima
     AM_CHECK(net.dim() == d.dim(), "pretrain: the network is " + std::to_string(net.dim()) + "-D, the images " +
                                        std::to_string(d.dim()) + "-D");
     ImageFlowResult res{net.clone()};
-    const flow::CondOT path;
     const flow::TrainLog log = train_flow(
         backend, net, path, [&](Index n, Rng& r) { return data::sample_rows(d.train.images, n, r); }, cfg, rng,
         &res.ema);
@@ -92,8 +92,8 @@ ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::Ima
     return res;
 }
 
-void save_image_flow(const std::string& path, const ImageFlowResult& r, const data::ImageData& d,
-                     const flow::FlowMatchingConfig& cfg, std::uint64_t seed) {
+void save_image_flow(const std::string& file, const ImageFlowResult& r, const data::ImageData& d,
+                     const flow::FlowMatchingConfig& cfg, std::uint64_t seed, const flow::Schedule& path) {
     nn::Checkpoint ck = nn::to_checkpoint(r.ema);
     put_image_meta(ck, image_shape_of(d));
     ck.meta["steps"] = std::to_string(cfg.steps);
@@ -101,7 +101,8 @@ void save_image_flow(const std::string& path, const ImageFlowResult& r, const da
     ck.meta["lr"] = std::to_string(cfg.adam.lr);
     ck.meta["ema"] = std::to_string(cfg.ema_decay);
     ck.meta["seed"] = std::to_string(seed);
-    nn::save_checkpoint(path, ck);
+    ck.meta["path"] = path_option_name(path);
+    nn::save_checkpoint(file, ck);
 }
 
 void save_image_grid(const std::string& path, const Mat<float>& x, const ImageShape& im, int ncol,
@@ -125,22 +126,47 @@ std::optional<data::GaussianMixture> mixture_of_checkpoint(const nn::Checkpoint&
     return std::nullopt;
 }
 
-LoadedField LoadedField::from_options(const std::string& model_path, const std::string& mixture_spec) {
+std::shared_ptr<const flow::Schedule> parse_path_option(const std::string& name) {
+    if (name == "condot") return std::make_shared<flow::CondOT>();
+    if (name == "vp") return std::make_shared<flow::VPCosine>();
+    throw Error("--path '" + name + "': expected condot or vp");
+}
+
+std::string path_option_name(const flow::Schedule& path) {
+    if (dynamic_cast<const flow::CondOT*>(&path)) return "condot";
+    if (dynamic_cast<const flow::VPCosine*>(&path)) return "vp";
+    throw Error("path_option_name: no --path name for the path " + path.name());
+}
+
+std::string path_of_checkpoint(const nn::Checkpoint& ck) {
+    auto it = ck.meta.find("path");
+    return it == ck.meta.end() ? "condot" : it->second;
+}
+
+LoadedField LoadedField::from_options(const std::string& model_path, const std::string& mixture_spec,
+                                      const std::string& path_option) {
     AM_CHECK(model_path.empty() != mixture_spec.empty(),
              "give exactly one of --model CKPT (a network) and --mixture ring|FILE.json (an exact field)");
     LoadedField f;
     if (!mixture_spec.empty()) {
+        f.path_ = parse_path_option(path_option.empty() ? "condot" : path_option);
         f.mixture_ = load_mixture_spec(mixture_spec);
-        f.base_ = std::make_unique<flow::MixtureVelocity>(*f.mixture_);
-        f.description_ = "exact velocity of the mixture " + mixture_spec;
+        f.base_ = std::make_unique<flow::MixtureVelocity>(*f.mixture_, f.path_);
+        f.description_ = "exact velocity of the mixture " + mixture_spec +
+                         (path_option_name(*f.path_) == "condot" ? "" : " on the " + path_option_name(*f.path_) + " path");
         return f;
     }
     const nn::Checkpoint ck = nn::load_checkpoint(model_path);
+    const std::string recorded = path_of_checkpoint(ck);
+    f.path_ = parse_path_option(recorded);  // an unknown name in the metadata is an error too
+    AM_CHECK(path_option.empty() || path_option == recorded,
+             "--path " + path_option + ": " + model_path + " was trained on the " + recorded +
+                 " path (its metadata); give --path " + recorded + " or leave --path out");
     auto res = ck.meta.find("residual_of_mixture");
     if (res != ck.meta.end()) {
         // a fine-tuned exact field: mixture velocity + residual network
         f.mixture_ = data::parse_mixture_json(res->second, model_path + " (metadata)");
-        f.base_ = std::make_unique<flow::MixtureVelocity>(*f.mixture_);
+        f.base_ = std::make_unique<flow::MixtureVelocity>(*f.mixture_, f.path_);
         nn::checkpoint_layer_sizes(ck);  // the shapes, before anything is allocated
         Rng rng(0);
         auto ft = std::make_unique<finetune::ResidualNetwork>(*f.base_, ck.get_int("width"), ck.get_int("depth"), rng);
@@ -166,19 +192,18 @@ const flow::VelocityField& LoadedField::field() const {
     return *base_;
 }
 
-flow::StepGrid make_grid(const std::string& schedule, const std::string& scheme, int K) {
+flow::StepGrid make_grid(const flow::Schedule& path, const std::string& schedule, const std::string& scheme, int K) {
     AM_CHECK(K > 0, "--steps must be a positive number of sampler steps, got " + std::to_string(K));
     if (schedule.rfind("constant:", 0) == 0) {
         const auto sigma = parse_double(schedule.substr(9));
         AM_CHECK(!sigma || (*sigma >= 0 && *sigma <= kMaxSigma),
                  "--schedule " + schedule + ": SIGMA must be in (0, " + format_number(kMaxSigma) + "]");
     }
-    const flow::CondOT path;
     return flow::make_step_grid(path, flow::parse_noise(schedule), K, flow::parse_scheme(scheme));
 }
 
-flow::SamplerSettings sampler_settings(const std::string& schedule, const std::string& scheme, int K,
-                                       const std::string& ode_method) {
+flow::SamplerSettings sampler_settings(const flow::Schedule& path, const std::string& schedule,
+                                       const std::string& scheme, int K, const std::string& ode_method) {
     AM_CHECK(K > 0, "--steps must be a positive number of sampler steps, got " + std::to_string(K));
     flow::SamplerSettings s;
     s.K = K;
@@ -189,7 +214,7 @@ flow::SamplerSettings sampler_settings(const std::string& schedule, const std::s
         s.noise = flow::parse_noise(schedule);
         return s;
     }
-    make_grid(schedule, scheme, K);  // validates --schedule and --scheme as the fine-tuner sees them
+    make_grid(path, schedule, scheme, K);  // validates --schedule and --scheme as the fine-tuner sees them
     s.noise = flow::parse_noise(schedule);
     s.scheme = flow::parse_scheme(scheme);
     return s;
@@ -264,6 +289,7 @@ nn::Checkpoint finetuned_checkpoint(const finetune::FineTunedModel& ft, const Lo
         ck.meta["mixture_json"] = data::mixture_to_json(*base.mixture());
     }
     if (base.image()) put_image_meta(ck, *base.image());
+    ck.meta["path"] = path_option_name(base.path());
     ck.meta["finetuned"] = "1";
     return ck;
 }

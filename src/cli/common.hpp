@@ -74,24 +74,33 @@ struct ImageFlowResult {
     double final_loss = 0, seconds = 0;
 };
 ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::ImageData& d,
-                                    const flow::FlowMatchingConfig& cfg, Rng& rng, Backend backend);
+                                    const flow::FlowMatchingConfig& cfg, Rng& rng, Backend backend,
+                                    const flow::Schedule& path = flow::CondOT());
 // Its checkpoint: the EMA network with the image metadata and the settings.
-void save_image_flow(const std::string& path, const ImageFlowResult& r, const data::ImageData& d,
-                     const flow::FlowMatchingConfig& cfg, std::uint64_t seed);
+void save_image_flow(const std::string& file, const ImageFlowResult& r, const data::ImageData& d,
+                     const flow::FlowMatchingConfig& cfg, std::uint64_t seed,
+                     const flow::Schedule& path = flow::CondOT());
 
 // A velocity field named on the command line, with everything it owns:
 //   --model CKPT        a trained network (pretrain), or a fine-tuned one
 //                       (finetune: a network copy, or a mixture + residual)
 //   --mixture SPEC      the exact velocity of a Gaussian mixture: "ring" or a
 //                       JSON file
+// on its path (--path condot | vp): a checkpoint records the path it was
+// trained on (metadata "path"; none: condot) and refuses another; a mixture's
+// exact field is formed on the path asked for (none: condot).
 class LoadedField {
 public:
-    static LoadedField from_options(const std::string& model_path, const std::string& mixture_spec);
+    static LoadedField from_options(const std::string& model_path, const std::string& mixture_spec,
+                                    const std::string& path_option = "");
 
     // The field to sample (the fine-tuned one when there is one).
     const flow::VelocityField& field() const;
     // The base of a fine-tuned residual model, else the field itself.
     const flow::VelocityField& base() const { return *base_; }
+    // The probability path the field belongs to (samplers, step grids, fine-tuning use it).
+    const flow::Schedule& path() const { return *path_; }
+    std::shared_ptr<const flow::Schedule> path_ptr() const { return path_; }
     // The network, when the field is one (pretrain / a fine-tuned copy).
     nn::VelocityMLP<float>* network() const { return net_.get(); }
     // The mixture the field is exact for, or that the network was trained on.
@@ -106,12 +115,20 @@ public:
 
 private:
     std::unique_ptr<nn::VelocityMLP<float>> net_;
+    std::shared_ptr<const flow::Schedule> path_;
     std::optional<data::GaussianMixture> mixture_;
     std::unique_ptr<flow::VelocityField> base_;
     std::unique_ptr<finetune::FineTunedModel> finetuned_;
     std::optional<ImageShape> image_;
     std::string description_;
 };
+
+// --path: "condot" (alpha = t, beta = 1 - t) | "vp" (cosine variance preserving,
+// flow::VPCosine), else a one-line am::Error; path_option_name is its inverse.
+std::shared_ptr<const flow::Schedule> parse_path_option(const std::string& name);
+std::string path_option_name(const flow::Schedule& path);
+// The path a checkpoint's network was trained on (metadata "path"; absent: condot).
+std::string path_of_checkpoint(const nn::Checkpoint& ck);
 
 // "ring" -> the default ring; anything else is a mixture JSON file.
 data::GaussianMixture load_mixture_spec(const std::string& spec);
@@ -120,14 +137,14 @@ data::GaussianMixture load_mixture_spec(const std::string& spec);
 // ("ring" or "mixture:PATH"), from its metadata.
 std::optional<data::GaussianMixture> mixture_of_checkpoint(const nn::Checkpoint& ck);
 
-// The sampler's step grid for --schedule (ode | memoryless | constant:S),
-// --scheme (exact | paper | offset) and K = --steps, on the CondOT path.
-flow::StepGrid make_grid(const std::string& schedule, const std::string& scheme, int K);
+// The sampler's step grid on `path` for --schedule (ode | memoryless | constant:S),
+// --scheme (exact | paper | offset; paper and offset: CondOT only) and K = --steps.
+flow::StepGrid make_grid(const flow::Schedule& path, const std::string& schedule, const std::string& scheme, int K);
 
 // The sampler of --schedule (ode | memoryless | constant:S), --scheme, K = --steps
-// and --ode-method (euler | heun), validated (flow::draw_samples draws with it).
-flow::SamplerSettings sampler_settings(const std::string& schedule, const std::string& scheme, int K,
-                                       const std::string& ode_method = "heun");
+// and --ode-method (euler | heun), validated on `path` (flow::draw_samples draws with it).
+flow::SamplerSettings sampler_settings(const flow::Schedule& path, const std::string& schedule,
+                                       const std::string& scheme, int K, const std::string& ode_method = "heun");
 
 // A model fine-tuned on top of a LoadedField's field: a copy of its network,
 // or (for an exact field) the field plus a residual network.
