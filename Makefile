@@ -205,7 +205,8 @@ $(BUILD)/libamflow.so: $(LIB_OBJ)
 notebook-deps:
 	@bash scripts/deps.sh clang-tools-19
 
-notebooks: deps notebook-deps config $(BUILD)/libamflow.so
+# Notebook 05 reads data/mnist: `make data` fetches it first (once).
+notebooks: deps notebook-deps config $(BUILD)/libamflow.so data
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} \
 	  python3 scripts/run_notebooks.py --build $(BUILD) $(if $(NB_UPDATE),--update)
 
