@@ -29,12 +29,10 @@
 namespace am::device {
 
 // SiLU and its derivative, as in the autograd op linear_silu (src/autograd/ops.cpp):
-//   silu(z) = z s(z),  silu'(z) = s (1 + z (1 - s)),  s = sigmoid(z).
+//   silu(z) = z s(z),  silu'(z) = s (1 + z (1 - s)) = s + h (1 - s),  s = sigmoid(z), h = silu(z):
+// with s and h kept by the forward, the backward needs no exp.
 HOST_DEVICE inline float silu(float z) { return z * sigmoid(z); }
-HOST_DEVICE inline float silu_grad(float z) {
-    const float s = sigmoid(z);
-    return s * (1.0f + z * (1.0f - s));
-}
+HOST_DEVICE inline float silu_grad_from(float s, float h) { return s + h * (1.0f - s); }
 
 // The network's input h0 = concat(x, t), (N, d + 1), row r over columns c < d + 1:
 //   h0[r, c] = x[r, c] for c < d,   h0[r, d] = t[r]  (t_rows given) or t_value.
@@ -54,21 +52,23 @@ struct ConcatTime {
     }
 };
 
-// A hidden layer's bias and activation, in place on the product z = h W:
-//   z[r, c] += b[c],  h[r, c] = silu(z[r, c]);   z, h (N, H), b (H).
+// A hidden layer's bias and activation, on the product z = h W held in zs:
+//   z = zs[r, c] + b[c],  zs[r, c] = sigmoid(z),  h[r, c] = z sigmoid(z) = silu(z);   zs, h (N, H), b (H).
+// (zs then keeps the sigmoid, what the backward needs beside h: SiLUBackward.)
 // Reference twin: ag::linear_silu.
 struct BiasSiLU {
     const float* b;
     int width;
-    float* z;
+    float* zs;
     float* h;
     HOST_DEVICE void operator()(std::size_t r, int c0, int c1) const {
-        float* zr = z + r * std::size_t(width);
+        float* sr = zs + r * std::size_t(width);
         float* hr = h + r * std::size_t(width);
         AM_SIMD for (int c = c0; c < c1; ++c) {
-            const float zi = zr[c] + b[c];
-            zr[c] = zi;
-            hr[c] = silu(zi);
+            const float zi = sr[c] + b[c];
+            const float si = sigmoid(zi);
+            sr[c] = si;
+            hr[c] = zi * si;
         }
     }
 };
@@ -84,13 +84,15 @@ struct AddBias {
     }
 };
 
-// Back through the activation, in place: g[i] *= silu'(z[i]);  g, z (N, H).
+// Back through the activation, in place: g[i] *= silu'(z[i]) = s[i] + h[i] (1 - s[i]);
+// g, s = sigmoid(z), h = silu(z) (N, H), s and h as BiasSiLU left them.
 // Reference twin: the backward of ag::linear_silu.
 struct SiLUBackward {
-    const float* z;
+    const float* s;
+    const float* h;
     float* g;
     HOST_DEVICE void operator()(std::size_t i0, std::size_t i1) const {
-        AM_SIMD for (std::size_t i = i0; i < i1; ++i) g[i] *= silu_grad(z[i]);
+        AM_SIMD for (std::size_t i = i0; i < i1; ++i) g[i] *= silu_grad_from(s[i], h[i]);
     }
 };
 

@@ -38,11 +38,11 @@ const float* MLPTape::h_layer(const MLPLayout& m, int l) const {
 float* MLPTape::h_layer(const MLPLayout& m, int l) {
     return const_cast<float*>(static_cast<const MLPTape*>(this)->h_layer(m, l));
 }
-const float* MLPTape::z_layer(const MLPLayout& m, int l) const {
-    return z.data() + std::size_t(l) * rows * m.width;
+const float* MLPTape::s_layer(const MLPLayout& m, int l) const {
+    return s.data() + std::size_t(l) * rows * m.width;
 }
-float* MLPTape::z_layer(const MLPLayout& m, int l) {
-    return const_cast<float*>(static_cast<const MLPTape*>(this)->z_layer(m, l));
+float* MLPTape::s_layer(const MLPLayout& m, int l) {
+    return const_cast<float*>(static_cast<const MLPTape*>(this)->s_layer(m, l));
 }
 
 void MLPTape::resize(const MLPLayout& m, int n_rows) {
@@ -50,7 +50,7 @@ void MLPTape::resize(const MLPLayout& m, int n_rows) {
     const std::size_t n = std::size_t(n_rows), H = std::size_t(m.width);
     rows = n_rows;
     h.resize(n * (m.d + 1) + std::size_t(m.depth) * n * H);
-    z.resize(std::size_t(m.depth) * n * H);
+    s.resize(std::size_t(m.depth) * n * H);
 }
 
 namespace {
@@ -68,11 +68,11 @@ void mlp_forward(const MLPLayout& m, const float* params, const float* x, const 
     const std::size_t n = std::size_t(N), r0 = std::size_t(row0);
     for_each_row(n, m.d + 1, ConcatTime{x, t_rows, t_value, m.d, tape.h_layer(m, 0) + r0 * (m.d + 1)});
     for (int l = 0; l < m.depth; ++l) {
-        // z_l = h_l W_l (+ b_l and silu in BiasSiLU)
-        float* z = tape.z_layer(m, l) + r0 * m.width;
+        // z_l = h_l W_l into s_l's rows, then (BiasSiLU) + b_l, s_l = sigmoid(z_l), h_{l+1} = z_l s_l
+        float* zs = tape.s_layer(m, l) + r0 * m.width;
         gemm(false, false, N, m.width, m.in(l), 1.0f, tape.h_layer(m, l) + r0 * m.in(l), m.in(l),
-             params + m.W_offset(l), m.out(l), 0.0f, z, m.width);
-        for_each_row(n, m.width, BiasSiLU{params + m.b_offset(l), m.width, z, tape.h_layer(m, l + 1) + r0 * m.width});
+             params + m.W_offset(l), m.out(l), 0.0f, zs, m.width);
+        for_each_row(n, m.width, BiasSiLU{params + m.b_offset(l), m.width, zs, tape.h_layer(m, l + 1) + r0 * m.width});
     }
     const int L = m.depth;
     gemm(false, false, N, m.d, m.width, 1.0f, tape.h_layer(m, L) + r0 * m.width, m.width, params + m.W_offset(L),
@@ -92,9 +92,9 @@ void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, int ro
         tape.ones.resize(n);
         tape.ones.fill(1.0f);
     }
-    // the block's rows of h_l (N, in(l)) and z_l (N, H)
+    // the block's rows of h_l (N, in(l)) and s_l (N, H)
     auto h_of = [&](int l) { return tape.h_layer(m, l) + r0 * m.in(l); };
-    auto z_of = [&](int l) { return tape.z_layer(m, l) + r0 * H; };
+    auto s_of = [&](int l) { return tape.s_layer(m, l) + r0 * H; };
     const int L = m.depth;
     if (grad) {  // output layer: dW_L = h_L^T g (H, d), db_L = 1^T g (d)
         gemm(true, false, m.width, m.d, N, 1.0f, h_of(L), m.width, g, m.d, 0.0f, grad + m.W_offset(L), m.d);
@@ -105,8 +105,8 @@ void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, int ro
     float* gh = tape.g1.data();
     gemm(false, true, N, m.width, m.d, 1.0f, g, m.d, params + m.W_offset(L), m.d, 0.0f, gz, m.width);
     for (int l = L - 1; l >= 0; --l) {
-        // gz_l = gh_{l+1} * silu'(z_l), in place
-        for_each_range(n * H, SiLUBackward{z_of(l), gz});
+        // gz_l = gh_{l+1} * silu'(z_l) = gh_{l+1} * (s_l + h_{l+1} (1 - s_l)), in place
+        for_each_range(n * H, SiLUBackward{s_of(l), h_of(l + 1), gz});
         if (grad) {  // dW_l = h_l^T gz_l (in, H), db_l = 1^T gz_l (H)
             gemm(true, false, m.in(l), m.width, N, 1.0f, h_of(l), m.in(l), gz, m.width, 0.0f, grad + m.W_offset(l),
                  m.width);

@@ -9,14 +9,15 @@
 // nn::VelocityMLP::parameters(): W0 (d + 1, H) row-major, b0 (H), W1 (H, H),
 // b1, ..., W_L (H, d), b_L (d). The gradient has the same layout.
 //
-// forward() keeps h_l and z_l in an MLPTape (what the backward needs), for a
+// forward() keeps h_l and s_l = sigmoid(z_l) in an MLPTape (what the backward needs), for a
 // block of rows [row0, row0 + N) of the tape: a tape may hold several forwards
 // stacked (the sampler's steps; the base at every state of a trajectory) and
 // be differentiated block by block or at once. backward() takes a cotangent
 // g (N, d) of v on such a block and forms, as asked,
 //   the input VJP  gx = g^T dv/dx   (N, d)  (the lean adjoint's product: no weight gradient),
 //   the parameter gradient  dW_l = h_l^T gz_l,  db_l = 1^T gz_l,
-// with gz_L = g, gh_l = gz_l W_l^T, gz_{l-1} = gh_l * silu'(z_{l-1}).
+// with gz_L = g, gh_l = gz_l W_l^T, gz_{l-1} = gh_l * silu'(z_{l-1}),
+// silu'(z) = s + h (1 - s) from the kept s_{l-1} and h_l (no exp in the backward).
 // Reference twins: nn::VelocityMLP::forward (src/nn/mlp.cpp) on the autograd
 // tape, NetworkVelocity::vjp (src/flow/network_field.cpp), ag::grad; compared
 // in tests/test_device.cpp.
@@ -49,15 +50,15 @@ MLPLayout mlp_layout(int d, int width, int depth, const char* where);
 struct MLPTape {
     int rows = 0;    // rows the tape holds (resize)
     Array h;         // h_0 (rows, d + 1), then h_1 .. h_L (rows, H) each
-    Array z;         // z_0 .. z_{L-1} (rows, H) each
+    Array s;         // s_l = sigmoid(z_l), l = 0 .. L-1 (rows, H) each
     Array g0, g1;    // backward scratch (rows, H) each
     Array ones;      // (rows) ones: bias gradients as 1^T gz, one product
     // Holds `rows` rows from now on (storage grows, never shrinks; contents undefined).
     void resize(const MLPLayout& m, int rows);
     const float* h_layer(const MLPLayout& m, int l) const;
     float* h_layer(const MLPLayout& m, int l);
-    float* z_layer(const MLPLayout& m, int l);
-    const float* z_layer(const MLPLayout& m, int l) const;
+    float* s_layer(const MLPLayout& m, int l);
+    const float* s_layer(const MLPLayout& m, int l) const;
 };
 
 // v (N, d) = net(x (N, d), t); t per row (t_rows, N values) or, when t_rows is
