@@ -9,6 +9,7 @@ namespace am::cli {
 
 void register_info(CLI::App& app);
 void register_family(CLI::App& app);
+void register_study(CLI::App& app);
 void register_pretrain(CLI::App& app);
 void register_sample(CLI::App& app);
 void register_finetune(CLI::App& app);
@@ -26,6 +27,7 @@ inline void register_commands(CLI::App& app) {
     register_train_classifier(app);
     register_mnist_demo(app);
     register_family(app);
+    register_study(app);
     register_info(app);
 }
 
