@@ -359,3 +359,58 @@ TEST_CASE("finetune: the cosine learning-rate schedule and the relative gradient
     ResidualNetwork ft(base, 16, 2, rng);
     CHECK_THROWS_AS(FineTuner(ft, reward, grid, bad, 1), Error);
 }
+
+TEST_CASE("finetune: the loss weighting scales each step's gradient and leaves its minimiser unchanged") {
+    // A per-step affine control (one (A_k, B_k) per step): the gradient of
+    // step k's rows under a weighting must be loss_weight(step k) times the
+    // paper's, row by row, so that every step's minimiser is the same.
+    flow::GaussianVelocity1D base(1.0, 0.5);
+    const int K = 10;
+    const auto grid = memoryless_grid(K, "exact");
+    std::vector<double> times;
+    for (const auto& st : grid) times.push_back(st.t_net);
+    StepAffine ft(base, times);
+    Rng rng(17);
+    for (auto p : ft.parameters())
+        for (auto& v : p.value()) v = 0.3f * float(rng.normal());
+    QuadraticReward reward({-1.0f}, 1.0f);
+    std::vector<Mat<float>> traj;
+    {
+        ag::NoGrad no_tape;
+        flow::sample_sde(ft, grid, rng.normal<float>(64, 1), rng, &traj);
+    }
+    const Adjoint adj = lean_adjoint(base, grid, traj, terminal_adjoint(reward, 1.0, traj.back()));
+    std::vector<int> all;
+    for (int k = 0; k < K; ++k) all.push_back(k);
+    const auto g_paper = ag::grad(adjoint_matching_loss(ft, grid, traj, adj, all, 0.0), ft.parameters());
+    for (LossWeighting w : {LossWeighting::Velocity, LossWeighting::Sqrt}) {
+        CAPTURE(loss_weighting_name(w));
+        const auto g = ag::grad(adjoint_matching_loss(ft, grid, traj, adj, all, 0.0, nullptr, w), ft.parameters());
+        for (std::size_t p = 0; p < g.size(); ++p)
+            for (int k = 0; k < K; ++k) {
+                const double wk = loss_weight(grid[k], w);
+                CHECK(std::abs(g[p](k, 0) - wk * g_paper[p](k, 0)) <= 1e-4 * std::abs(wk * g_paper[p](k, 0)) + 1e-7);
+            }
+    }
+    // velocity: h s^2 / d^2, so each term is h ||delta + (s^2 / d) a_{k+1}||^2 / 2;
+    // the weights span orders of magnitude along t (paper: ~ t / (1 - t))
+    const int k = 3;
+    const auto& st = grid[k];
+    const double h = st.t1 - st.t0;
+    CHECK(loss_weight(st, LossWeighting::Velocity) == doctest::Approx(h * st.s * st.s / (st.d * st.d)));
+    CHECK(loss_weight(st, LossWeighting::Sqrt) == doctest::Approx(std::sqrt(h * st.s * st.s / (st.d * st.d))));
+    CHECK(loss_weight(st, LossWeighting::Paper) == 1.0);
+    CHECK(loss_weight(grid[1], LossWeighting::Velocity) / loss_weight(grid[K - 1], LossWeighting::Velocity) > 50);
+    {
+        const Mat<float> d_k = ft.delta(traj[k], full<float>(64, 1, float(st.t_net)), traj[k]).value();
+        double manual = 0;
+        for (Index b = 0; b < 64; ++b) {
+            const double r = d_k(b, 0) + st.s * st.s / st.d * adj.a[k + 1](b, 0);
+            manual += h * r * r / 2;
+        }
+        const double got = adjoint_matching_loss(ft, grid, traj, adj, {k}, 0.0, nullptr, LossWeighting::Velocity).item();
+        CHECK(got == doctest::Approx(manual / 64).epsilon(1e-4));
+    }
+    CHECK(parse_loss_weighting("velocity") == LossWeighting::Velocity);
+    CHECK_THROWS_AS(parse_loss_weighting("uniform"), Error);
+}

@@ -142,9 +142,32 @@ std::string LossSteps::describe() const {
 
 // ---- the adjoint-matching loss -------------------------------------------------------------------
 
+LossWeighting parse_loss_weighting(const std::string& name) {
+    if (name == "paper") return LossWeighting::Paper;
+    if (name == "velocity") return LossWeighting::Velocity;
+    if (name == "sqrt") return LossWeighting::Sqrt;
+    throw Error("loss weighting '" + name + "': expected paper, velocity or sqrt");
+}
+
+std::string loss_weighting_name(LossWeighting w) {
+    switch (w) {
+        case LossWeighting::Paper: return "paper";
+        case LossWeighting::Velocity: return "velocity";
+        case LossWeighting::Sqrt: return "sqrt";
+    }
+    return "?";
+}
+
+double loss_weight(const flow::Step& st, LossWeighting w) {
+    if (w == LossWeighting::Paper || !(st.s > 0) || st.d == 0) return 1.0;
+    const double v = (st.t1 - st.t0) * st.s * st.s / (st.d * st.d);
+    return w == LossWeighting::Velocity ? v : std::sqrt(v);
+}
+
 ag::Var<float> adjoint_matching_loss(const FineTunedModel& ft, const flow::StepGrid& grid,
                                      const std::vector<Mat<float>>& traj, const Adjoint& adj,
-                                     const std::vector<int>& steps, double clip, LossInfo* info) {
+                                     const std::vector<int>& steps, double clip, LossInfo* info,
+                                     LossWeighting weighting) {
     check_trajectory(grid, traj, "adjoint_matching_loss");
     AM_CHECK(!steps.empty(), "adjoint_matching_loss: no steps chosen");
     const Index B = rows(traj[0]), d = cols(traj[0]);
@@ -156,6 +179,7 @@ ag::Var<float> adjoint_matching_loss(const FineTunedModel& ft, const flow::StepG
     Mat<float> scale = Mat<float>::from_shape({std::size_t(R), 1});   // d_k / s_k
     Mat<float> offset = Mat<float>::from_shape({std::size_t(R), std::size_t(d)});  // s_k a_{k+1}
     Mat<float> dt = Mat<float>::from_shape({std::size_t(R), 1});
+    Mat<float> weight = Mat<float>::from_shape({std::size_t(R), 1});  // loss_weight of the row's step
     for (std::size_t j = 0; j < steps.size(); ++j) {
         const int k = steps[j];
         AM_CHECK(k >= 0 && k < int(grid.size()), "adjoint_matching_loss: step out of range");
@@ -163,11 +187,13 @@ ag::Var<float> adjoint_matching_loss(const FineTunedModel& ft, const flow::StepG
         const double h = st.t1 - st.t0;
         const float sc = st.s > 0 ? float(st.d / st.s) : float(st.d / std::sqrt(h));
         const float off = st.s > 0 ? float(st.s) : 0.0f;
+        const float wk = float(loss_weight(st, weighting));
         for (Index b = 0; b < B; ++b) {
             const Index r = Index(j) * B + b;
             t(r, 0) = float(st.t_net);
             scale(r, 0) = sc;
             dt(r, 0) = float(h);
+            weight(r, 0) = wk;
             for (Index i = 0; i < d; ++i) {
                 x(r, i) = traj[k](b, i);
                 vb(r, i) = adj.v_base[k](b, i);
@@ -186,6 +212,7 @@ ag::Var<float> adjoint_matching_loss(const FineTunedModel& ft, const flow::StepG
             if (sq / dt(r, 0) > clip) keep(r, 0) = 0.0f, ++dropped;
         }
     }
+    if (weighting != LossWeighting::Paper) keep *= weight;
     if (info) {
         info->terms = R;
         info->clipped_fraction = double(dropped) / double(R);

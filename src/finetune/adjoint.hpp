@@ -57,6 +57,21 @@ struct LossSteps {
     std::string describe() const;
 };
 
+// Weight of step k's term, a positive constant per step: it changes how the
+// steps share the network's capacity and the gradient, not the per-step
+// minimiser delta_k(x) = -(s_k^2 / d_k) E[a_{k+1} | X_k = x].
+//   paper     1: the term is (d_k^2 / s_k^2) ||delta_k - delta*_k||^2 up to a
+//             constant, weight ~ h t / (1 - t) in velocity units (memoryless CondOT)
+//   velocity  h s_k^2 / d_k^2: the term is h ||delta_k + (s_k^2 / d_k) a_{k+1}||^2,
+//             every step weighs h in velocity units
+//   sqrt      sqrt(h s_k^2 / d_k^2): between the two
+// Steps without noise (s_k = 0) keep weight 1.
+// Design: docs/design.md#the-exact-base-plateau
+enum class LossWeighting { Paper, Velocity, Sqrt };
+LossWeighting parse_loss_weighting(const std::string& name);
+std::string loss_weighting_name(LossWeighting w);
+double loss_weight(const flow::Step& step, LossWeighting w);
+
 struct LossInfo {
     double clipped_fraction = 0;  // share of (trajectory, step) terms dropped by the clip
     Index terms = 0;
@@ -68,10 +83,12 @@ struct LossInfo {
 // 1.6 lambda^2); a dropped term contributes no gradient.
 // A step with s_k = 0 (sigma = 0: the ODE) has no control to learn: its term
 // is (d_k^2 / (t_{k+1} - t_k)) ||delta_k||^2 / 2, which pulls v_ft back onto v_base.
+// weighting multiplies step k's terms by loss_weight(grid[k], weighting); the
+// clip sees the unweighted term.
 ag::Var<float> adjoint_matching_loss(const FineTunedModel& ft, const flow::StepGrid& grid,
                                      const std::vector<Mat<float>>& traj, const Adjoint& adj,
                                      const std::vector<int>& steps, double clip,
-                                     LossInfo* info = nullptr);
+                                     LossInfo* info = nullptr, LossWeighting weighting = LossWeighting::Paper);
 
 // The discretised SOC cost L (mean over trajectories) on the autograd tape
 // through the whole sampler, for backpropagation through time. eps holds the

@@ -133,7 +133,8 @@ Var<float> FineTuner::adjoint_matching(IterationStats& st) {
                                                   : full_adjoint(model_, grid_, traj, aK);
     LossInfo info;
     Var<float> loss = adjoint_matching_loss(model_, grid_, traj, adj,
-                                            cfg_.loss_steps.choose(int(grid_.size()), rng_), cfg_.clip, &info);
+                                            cfg_.loss_steps.choose(int(grid_.size()), rng_), cfg_.clip, &info,
+                                            cfg_.weighting);
     st.clipped_fraction = info.clipped_fraction;
     return loss;
 }
