@@ -173,6 +173,10 @@ $(BUILD)/libamflow.a: $(LIB_OBJ)
 $(BUILD)/amflow: $(MAIN_OBJ) $(CLI_OBJ) $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
+# The measurements of the exact-base plateau (docs/design.md#the-exact-base-plateau).
+$(BUILD)/plateau-diag: bench/plateau_diag.cpp $(BUILD)/libamflow.a | $(PCH)
+	$(CXX) $(CXXFLAGS) $(USE_PCH) $< $(BUILD)/libamflow.a -o $@ $(LDLIBS)
+
 # The benchmark program (bench/WORKLOADS.md).
 $(BUILD)/amflow-bench: $(CPP_BUILD)/src/cli/bench.o $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
