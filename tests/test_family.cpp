@@ -257,3 +257,19 @@ TEST_CASE("family: amflow study appends one line per run, resumes where it stopp
     check_one_line_error({"study", "--methods", "am,magic", "--out-dir", out}, "magic");
     check_one_line_error({"study", "--bases", "exact,dreams", "--out-dir", out}, "dreams");
 }
+
+TEST_CASE("family: the study table prints negative rewards and '-' only where a figure does not apply") {
+    StudyResult r;
+    r.case_name = "family-9-00";
+    r.method = "am";
+    r.base = "exact";
+    r.iters = 100;
+    r.tv = 0.25;
+    r.reward_mean = -1.5;
+    r.reward_exact = -1.25;
+    r.seconds = 3;
+    const std::string table = study_table({r});
+    CAPTURE(table);
+    CHECK(table.find("| family-9-00 | am | exact | 0 | 100 | 0.250 | - | - | -1.500 / -1.250 | 3 |") != std::string::npos);
+    CHECK(table.find("| 20.0% |") != std::string::npos);  // |-1.5 / -1.25 - 1|
+}

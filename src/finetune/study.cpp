@@ -165,11 +165,12 @@ double median(std::vector<double> v) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 std::string fmt(double v, int digits = 3) {
-    if (v < 0) return "-";
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.*f", digits, v);
     return buf;
 }
+// TV_own and base TV are -1 where they do not apply (exact bases)
+std::string fmt_tv(double v) { return v < 0 ? "-" : fmt(v); }
 }  // namespace
 
 std::string study_table(const std::vector<StudyResult>& results) {
@@ -210,7 +211,7 @@ std::string study_table(const std::vector<StudyResult>& results) {
            "|---|---|---|---|---|---|---|---|---|---|\n";
     for (const StudyResult* r : rows)
         out << "| " << r->case_name << " | " << r->method << " | " << r->base << " | " << r->seed << " | " << r->iters
-            << " | " << fmt(r->tv) << " | " << fmt(r->tv_own) << " | " << fmt(r->base_tv) << " | "
+            << " | " << fmt(r->tv) << " | " << fmt_tv(r->tv_own) << " | " << fmt_tv(r->base_tv) << " | "
             << fmt(r->reward_mean) << " / " << fmt(r->reward_exact) << " | " << fmt(r->seconds, 0) << " |\n";
     return out.str();
 }
