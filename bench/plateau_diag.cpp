@@ -21,7 +21,8 @@
 //                  regressed onto the exact delta* (no adjoint: no target noise)
 //   LR_FINAL       cosine decay to this fraction of LR (1: constant)
 //   env EMA=b      also evaluate an exponential average of the weights; CLIPREL=c
-//                  the relative gradient-norm clip; BETA2 Adam's beta2
+//                  the relative gradient-norm clip; BETA2 Adam's beta2; BOOTSTRAP=w[:tmax]
+//                  the bootstrapped lean adjoint (finetune::Bootstrap)
 //
 // An experiment tool, single-threaded in spirit: run it with OMP_NUM_THREADS=1.
 #include <cstdio>
@@ -112,6 +113,7 @@ int main(int argc, char** argv) {
     cfg.adam = nn::AdamConfig{lr};
     if (std::getenv("BETA2")) cfg.adam.beta2 = std::atof(std::getenv("BETA2"));
     if (std::getenv("CLIPREL")) cfg.clip_relative = std::atof(std::getenv("CLIPREL"));
+    if (std::getenv("BOOTSTRAP")) cfg.bootstrap = Bootstrap::parse(std::getenv("BOOTSTRAP"));
     cfg.iters = iters; cfg.lr_final_fraction = lrf; cfg.weighting = w;
     FineTuner tuner(ft, *reward, grid, cfg, 2 + tseed);
     std::size_t next = 0;

@@ -414,3 +414,53 @@ TEST_CASE("finetune: the loss weighting scales each step's gradient and leaves i
     CHECK(parse_loss_weighting("velocity") == LossWeighting::Velocity);
     CHECK_THROWS_AS(parse_loss_weighting("uniform"), Error);
 }
+
+TEST_CASE("finetune: the bootstrapped lean adjoint blends the model's estimate of E[a_{k+1} | X_k] into the recursion") {
+    // a_k = M_k^T ((1 - w) a_{k+1} + w g_k), g_k = -(d_k / s_k^2) delta_k(X_k),
+    // M_k^T v = c_k v + d_k J_base^T v, on the steps with t_k < t_max but the last.
+    flow::GaussianVelocity1D base(1.0, 0.5);
+    const int K = 8;
+    const auto grid = memoryless_grid(K, "exact");
+    std::vector<double> times;
+    for (const auto& st : grid) times.push_back(st.t_net);
+    StepAffine ft(base, times);
+    Rng rng(23);
+    for (auto p : ft.parameters())
+        for (auto& v : p.value()) v = 0.5f * float(rng.normal());
+    QuadraticReward reward({-1.0f}, 1.0f);
+    std::vector<Mat<float>> traj;
+    {
+        ag::NoGrad no_tape;
+        flow::sample_sde(ft, grid, rng.normal<float>(16, 1), rng, &traj);
+    }
+    const Mat<float> aK = terminal_adjoint(reward, 1.0, traj.back());
+    const Adjoint lean = lean_adjoint(base, grid, traj, aK);
+    const Adjoint off = bootstrapped_lean_adjoint(ft, grid, traj, aK, Bootstrap{});
+    for (int k = 0; k <= K; ++k) CHECK(max_abs_diff(off.a[k], lean.a[k]) == 0);
+
+    const Bootstrap b = Bootstrap::parse("0.3:0.6");
+    CHECK(b.weight == 0.3);
+    CHECK(b.t_max == 0.6);
+    const Adjoint boot = bootstrapped_lean_adjoint(ft, grid, traj, aK, b);
+    Mat<float> a = aK;
+    for (int k = K - 1; k >= 0; --k) {
+        const auto& st = grid[k];
+        Mat<float> v = a;
+        if (k + 1 < K && st.t0 < 0.6) {
+            const Mat<float> delta = ft.velocity(traj[k], float(st.t_net)) - base.velocity(traj[k], float(st.t_net));
+            v = a * float(0.7) + delta * float(-0.3 * st.d / (st.s * st.s));
+        }
+        a = v * float(st.c) + base.vjp(traj[k], float(st.t_net), v) * float(st.d);
+        CAPTURE(k);
+        CHECK(max_abs_diff(boot.a[k], a) <= 1e-5 * (1 + max_abs(a)));
+        // the steps at and after t_max propagate the sampled adjoint alone
+        if (st.t0 >= 0.6) CHECK(max_abs_diff(boot.a[k], lean.a[k]) == 0);
+    }
+    CHECK(max_abs_diff(boot.a[0], lean.a[0]) > 1e-3);
+    CHECK(Bootstrap::parse("off").weight == 0);
+    CHECK(Bootstrap::parse("1:1:500").from_iteration == 500);
+    CHECK_THROWS_AS(Bootstrap::parse("1.5"), Error);
+    CHECK_THROWS_AS(Bootstrap::parse("0.5:0"), Error);
+    CHECK_THROWS_AS(Bootstrap::parse("0.5:1:-2"), Error);
+    CHECK_THROWS_AS(Bootstrap::parse("half"), Error);
+}

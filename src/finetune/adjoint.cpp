@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "core/parse.hpp"
 
@@ -49,6 +50,61 @@ Adjoint lean_adjoint(const flow::VelocityField& base, const flow::StepGrid& grid
         // a_k = c a_{k+1} + d J_base^T a_{k+1}
         Mat<float> a = base.vjp(traj[k], float(st.t_net), out.a[k + 1], &out.v_base[k]);
         axpby(float(st.c), out.a[k + 1], float(st.d), a);
+        out.a[k] = std::move(a);
+    }
+    return out;
+}
+
+Bootstrap Bootstrap::parse(const std::string& spec) {
+    Bootstrap b;
+    if (spec == "off") return b;
+    const auto parts = split(spec, ':');
+    const auto w = parts.size() <= 3 ? parse_double(parts[0]) : std::nullopt;
+    AM_CHECK(w && *w >= 0 && *w <= 1, "bootstrap '" + spec + "': expected W[:TMAX[:FROM]] with W in [0, 1] (off: 0)");
+    b.weight = *w;
+    if (parts.size() >= 2) {
+        const auto t = parse_double(parts[1]);
+        AM_CHECK(t && *t > 0 && *t <= 1, "bootstrap '" + spec + "': TMAX must be in (0, 1]");
+        b.t_max = *t;
+    }
+    if (parts.size() == 3) {
+        const auto f = parse_long(parts[2]);
+        AM_CHECK(f && *f >= 0, "bootstrap '" + spec + "': FROM must be an iteration >= 0");
+        b.from_iteration = *f;
+    }
+    return b;
+}
+
+std::string Bootstrap::describe() const {
+    if (weight == 0) return "off";
+    char buf[64];
+    if (from_iteration > 0) std::snprintf(buf, sizeof buf, "%g:%g:%ld", weight, t_max, from_iteration);
+    else std::snprintf(buf, sizeof buf, t_max < 1 ? "%g:%g" : "%g", weight, t_max);
+    return buf;
+}
+
+Adjoint bootstrapped_lean_adjoint(const FineTunedModel& ft, const flow::StepGrid& grid,
+                                  const std::vector<Mat<float>>& traj, const Mat<float>& a_terminal,
+                                  const Bootstrap& bootstrap) {
+    if (bootstrap.weight == 0) return lean_adjoint(ft.base(), grid, traj, a_terminal);
+    check_trajectory(grid, traj, "bootstrapped_lean_adjoint");
+    const std::size_t K = grid.size();
+    Adjoint out;
+    out.a.resize(K + 1);
+    out.v_base.resize(K);
+    out.a[K] = a_terminal;
+    for (std::size_t k = K; k-- > 0;) {
+        const auto& st = grid[k];
+        const float t = float(st.t_net);
+        const bool blend = k + 1 < K && st.s > 0 && st.d != 0 && st.t0 < bootstrap.t_max;
+        Mat<float> carried = out.a[k + 1];
+        if (blend) {
+            // g_k = -(d_k / s_k^2) (v_ft - v_base)(X_k)
+            Mat<float> g = ft.velocity(traj[k], t) - ft.base().velocity(traj[k], t);
+            axpby(float(-bootstrap.weight * st.d / (st.s * st.s)), g, float(1 - bootstrap.weight), carried);
+        }
+        Mat<float> a = ft.base().vjp(traj[k], t, carried, &out.v_base[k]);
+        axpby(float(st.c), carried, float(st.d), a);
         out.a[k] = std::move(a);
     }
     return out;

@@ -43,6 +43,29 @@ struct Adjoint {
 // traj: X_0 .. X_K (K + 1 states of (B, d)).
 Adjoint lean_adjoint(const flow::VelocityField& base, const flow::StepGrid& grid,
                      const std::vector<Mat<float>>& traj, const Mat<float>& a_terminal);
+
+// The bootstrapped lean adjoint (TD(1 - w) in the language of reinforcement
+// learning). The loss regresses delta_k(X_k) onto -(s_k^2 / d_k) E[a_{k+1} | X_k],
+// so the model itself estimates that conditional mean:
+//   g_k(X_k) = -(d_k / s_k^2) delta_k(X_k)  ~  E[a_{k+1} | X_k].
+// The recursion propagates a blend of the sampled adjoint and that estimate,
+//   a_k = M_k^T ((1 - w_k) a_{k+1} + w_k g_k),   M_k^T v = c_k v + d_k J_base(X_k)^T v,
+// with w_k = weight on the steps with t_k < t_max and s_k > 0 (0 elsewhere, and
+// on the last step, whose a_K is exact). Since M_k depends on X_k alone,
+// E[a_k | X_k] is unchanged wherever g_k is exact: the minimiser of the loss is
+// the same, but a trajectory's target carries the Jacobian products of the
+// steps ahead only with weight (1 - w) per step, not the product of all of
+// them (docs/design.md#the-exact-base-plateau). weight = 0: lean_adjoint.
+struct Bootstrap {
+    double weight = 0;  // w in [0, 1]
+    double t_max = 1;   // bootstrap on the steps with t_k < t_max
+    long from_iteration = 0;  // FineTuner: plain lean adjoint before this iteration (from 0)
+    static Bootstrap parse(const std::string& spec);  // "W[:TMAX[:FROM]]"; "off" = 0
+    std::string describe() const;
+};
+Adjoint bootstrapped_lean_adjoint(const FineTunedModel& ft, const flow::StepGrid& grid,
+                                  const std::vector<Mat<float>>& traj, const Mat<float>& a_terminal,
+                                  const Bootstrap& bootstrap);
 Adjoint full_adjoint(const FineTunedModel& ft, const flow::StepGrid& grid,
                      const std::vector<Mat<float>>& traj, const Mat<float>& a_terminal);
 

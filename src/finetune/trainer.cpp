@@ -129,7 +129,10 @@ Var<float> FineTuner::adjoint_matching(IterationStats& st) {
     Mat<float> r;
     const Mat<float> aK = terminal_adjoint(reward_, cfg_.lambda, traj.back(), &r);
     st.reward_mean = xt::mean(r)();
-    const Adjoint adj = cfg_.method == Method::AM ? lean_adjoint(model_.base(), grid_, traj, aK)
+    const Adjoint adj = cfg_.method == Method::AM ? bootstrapped_lean_adjoint(model_, grid_, traj, aK,
+                                                                              iteration_ >= cfg_.bootstrap.from_iteration
+                                                                                  ? cfg_.bootstrap
+                                                                                  : Bootstrap{})
                                                   : full_adjoint(model_, grid_, traj, aK);
     LossInfo info;
     Var<float> loss = adjoint_matching_loss(model_, grid_, traj, adj,

@@ -31,6 +31,7 @@ struct FineTuneConfig {
     LossSteps loss_steps;      // am, basic-am
     double clip = 0;           // am, basic-am: per-term clip (paper: 1.6 lambda^2); 0 = off
     LossWeighting weighting = LossWeighting::Paper;  // am, basic-am: weight of each step's terms
+    Bootstrap bootstrap;       // am: the bootstrapped lean adjoint (weight 0: the paper's)
     int draft_k = 1;           // draft: steps backpropagated through
     nn::AdamConfig adam{1e-4};
     // am, basic-am: draw X_0 and the step noise of iteration n from Philox with
