@@ -15,7 +15,8 @@
 //   ITERS -1       the lean adjoint along base trajectories: per step, the size of
 //                  the regression target (s_k^2 / d_k) ||a_{k+1}|| (median, 99th
 //                  percentile, max) and the share of its second moment carried by
-//                  the largest 1%, beside rms ||delta*||
+//                  the largest 1%, beside rms ||delta*||; env BASE_CKPT=file: the same
+//                  along a network base (a VelocityMLP checkpoint)
 //   WEIGHTING      paper | velocity | sqrt (finetune::LossWeighting), or sup-paper,
 //                  sup-velocity: the same network, steps, weights and optimiser
 //                  regressed onto the exact delta* (no adjoint: no target noise)
@@ -23,6 +24,11 @@
 //   env EMA=b      also evaluate an exponential average of the weights; CLIPREL=c
 //                  the relative gradient-norm clip; BETA2 Adam's beta2; BOOTSTRAP=w[:tmax]
 //                  the bootstrapped lean adjoint (finetune::Bootstrap)
+//   env BASE_CKPT=file (ITERS > 0): a network base (a VelocityMLP checkpoint, e.g. amflow study's
+//                  OUT/bases/CASE.ckpt); MODEL=copy fine-tunes a copy of it, otherwise base +
+//                  a zero-started residual MLP(WIDTH, DEPTH); MODEL=delta-copy keeps the exact
+//                  base and fine-tunes net_theta - net_0 (net_0 the checkpoint's network, frozen);
+//                  MODEL=features (no checkpoint): a residual that also sees v_base(x, t)
 //
 // An experiment tool, single-threaded in spirit: run it with OMP_NUM_THREADS=1.
 #include <cstdio>
@@ -35,11 +41,56 @@
 #include "finetune/trainer.hpp"
 #include "finetune/tilt.hpp"
 #include "flow/exact_fields.hpp"
+#include "flow/network_field.hpp"
+#include "nn/checkpoint.hpp"
+#include <memory>
 #include "flow/sampler.hpp"
 #include "flow/schedule.hpp"
 #include "nn/optim.hpp"
 using namespace am;
 using namespace am::finetune;
+
+// MODEL=features: v_ft = v_base + res(x, v_base(x, t), t), the residual MLP also sees the base's
+// velocity (zero-started last layer); the loss passes v_base in, so it costs no extra base forward
+struct FeatureResidual : FineTunedModel {
+    nn::MLP<float> res;
+    FeatureResidual(const flow::VelocityField& b, Index width, Index depth, Rng& rng) : FineTunedModel(b) {
+        std::vector<Index> sizes{2 * b.dim() + 1};
+        for (Index i = 0; i < depth; ++i) sizes.push_back(width);
+        sizes.push_back(b.dim());
+        res = nn::MLP<float>(sizes, nn::Activation::SiLU, rng);
+        auto ps = res.parameters();
+        ps[ps.size() - 2].value().fill(0.0f);
+        ps[ps.size() - 1].value().fill(0.0f);
+    }
+    Var<float> forward(const Var<float>& x, float t) const override {
+        Var<float> vb = base_.forward(x, t);
+        return vb + res.forward(ag::concat_cols<float>({x, vb, Var<float>(full<float>(x.rows(), 1, t))}));
+    }
+    Var<float> delta(const Mat<float>& x, const Mat<float>& t, const Mat<float>& vb) const override {
+        return res.forward(ag::concat_cols<float>({Var<float>(x), Var<float>(vb), Var<float>(t)}));
+    }
+    std::vector<Var<float>> parameters() const override { return res.parameters(); }
+};
+
+// MODEL=delta-copy (with BASE_CKPT): v_ft = v_base + net_theta(x, t) - net_0(x, t), the base stays
+// the exact field and the residual starts at zero with the features of a network pretrained on
+// the mixture (net_0 frozen, net_theta its trainable copy)
+struct DeltaCopy : FineTunedModel {
+    nn::VelocityMLP<float> frozen, net;
+    DeltaCopy(const flow::VelocityField& b, const nn::VelocityMLP<float>& pre) : FineTunedModel(b), frozen(pre.clone()), net(pre.clone()) {
+        nn::set_trainable(frozen.parameters(), false);
+    }
+    Var<float> forward(const Var<float>& x, float t) const override {
+        Var<float> tt(full<float>(x.rows(), 1, t));
+        return base_.forward(x, t) + net.forward(x, tt) - frozen.forward(x, tt);
+    }
+    Var<float> delta(const Mat<float>& x, const Mat<float>& t, const Mat<float>&) const override {
+        Var<float> xv(x), tv(t);
+        return net.forward(xv, tv) - frozen.forward(xv, tv);
+    }
+    std::vector<Var<float>> parameters() const override { return net.parameters(); }
+};
 
 static std::vector<long> parse_list(const std::string& s) {
     std::vector<long> v; std::stringstream ss(s); std::string x;
@@ -74,11 +125,22 @@ int main(int argc, char** argv) {
     std::printf("case %s reward %s lambda %g modes %ld base_tv %.3f weighting %s schedule %s\n", c.name.c_str(), c.reward.c_str(),
                 c.lambda, long(c.mixture.size()), base_to_target_tv(c), loss_weighting_name(w).c_str(), schedule.c_str());
     if (iters < 0) {  // lean-adjoint statistics along base trajectories (delta = 0)
+        // BASE_CKPT=file: a network base (a VelocityMLP checkpoint, e.g. amflow study's OUT/bases/CASE.ckpt)
+        // instead of the exact mixture field; rms|d*| stays that of the exact base
+        std::unique_ptr<nn::VelocityMLP<float>> net;  // NetworkVelocity keeps a reference to it
+        std::unique_ptr<flow::NetworkVelocity> net_base;
+        if (std::getenv("BASE_CKPT")) {
+            net = std::make_unique<nn::VelocityMLP<float>>(
+                nn::velocity_mlp_from_checkpoint<float>(nn::load_checkpoint(std::getenv("BASE_CKPT"))));
+            net_base = std::make_unique<flow::NetworkVelocity>(*net);
+        }
+        const flow::VelocityField& field = net_base ? static_cast<const flow::VelocityField&>(*net_base) : base;
+        if (net_base) std::printf("base: the network of %s\n", std::getenv("BASE_CKPT"));
         Rng tr(7);
         std::vector<Mat<float>> traj;
-        flow::sample_sde(base, mgrid, tr.normal<float>(4000, 2), tr, &traj);
+        flow::sample_sde(field, mgrid, tr.normal<float>(4000, 2), tr, &traj);
         const Mat<float> aK = terminal_adjoint(*reward, c.lambda, traj.back());
-        const Adjoint adj = lean_adjoint(base, mgrid, traj, aK);
+        const Adjoint adj = lean_adjoint(field, mgrid, traj, aK);
         std::printf("  k   t      target (s^2/d)|a_{k+1}|: median  p99  max | share of sum of squares from the top 1%% | rms|d*|\n");
         for (int k = 0; k < K; k += 3) {
             const auto& sk = mgrid[k];
@@ -107,7 +169,27 @@ int main(int argc, char** argv) {
         return 0;
     }
     Rng rng(1 + tseed);
-    ResidualNetwork ft(base, width, depth, rng);
+    // env BASE_CKPT=file: fine-tune from a network base instead (MODEL=copy: a trainable copy of it, as
+    // amflow study's network bases; otherwise base + a zero-started residual MLP(WIDTH, DEPTH))
+    std::unique_ptr<nn::VelocityMLP<float>> base_net;
+    std::unique_ptr<flow::NetworkVelocity> net_field;
+    if (std::getenv("BASE_CKPT")) {
+        base_net = std::make_unique<nn::VelocityMLP<float>>(
+            nn::velocity_mlp_from_checkpoint<float>(nn::load_checkpoint(std::getenv("BASE_CKPT"))));
+        net_field = std::make_unique<flow::NetworkVelocity>(*base_net);
+    }
+    const bool delta_copy = std::getenv("MODEL") && std::string(std::getenv("MODEL")) == "delta-copy";
+    const flow::VelocityField& train_base = net_field && !delta_copy ? static_cast<const flow::VelocityField&>(*net_field) : base;
+    std::unique_ptr<FineTunedModel> ftp;
+    if (delta_copy)
+        ftp = std::make_unique<DeltaCopy>(base, *base_net);
+    else if (net_field && std::getenv("MODEL") && std::string(std::getenv("MODEL")) == "copy")
+        ftp = std::make_unique<CopyOfNetwork>(*net_field);
+    else if (std::getenv("MODEL") && std::string(std::getenv("MODEL")) == "features")
+        ftp = std::make_unique<FeatureResidual>(train_base, width, depth, rng);
+    else
+        ftp = std::make_unique<ResidualNetwork>(train_base, width, depth, rng);
+    FineTunedModel& ft = *ftp;
     FineTuneConfig cfg;
     cfg.method = Method::AM; cfg.lambda = c.lambda; cfg.batch = batch;
     cfg.adam = nn::AdamConfig{lr};
