@@ -37,9 +37,14 @@ Mat<float> terminal_adjoint(const Reward& reward, double lambda, const Mat<float
     return g;
 }
 
-Adjoint lean_adjoint(const flow::VelocityField& base, const flow::StepGrid& grid,
-                     const std::vector<Mat<float>>& traj, const Mat<float>& a_terminal) {
-    check_trajectory(grid, traj, "lean_adjoint");
+namespace {
+// The lean recursion a_k = M_k^T m_k, M_k^T v = c_k v + d_k J_base(X_k)^T v, where the
+// vector carried back, m_k, is a_{k+1} itself or (ft and bootstrap given, on the
+// blended steps) (1 - w) a_{k+1} + w g_k, g_k = -(d_k / s_k^2) delta_k(X_k).
+Adjoint lean_recursion(const flow::VelocityField& base, const flow::StepGrid& grid,
+                       const std::vector<Mat<float>>& traj, const Mat<float>& a_terminal,
+                       const FineTunedModel* ft, const Bootstrap& bootstrap, const char* who) {
+    check_trajectory(grid, traj, who);
     const std::size_t K = grid.size();
     Adjoint out;
     out.a.resize(K + 1);
@@ -47,12 +52,29 @@ Adjoint lean_adjoint(const flow::VelocityField& base, const flow::StepGrid& grid
     out.a[K] = a_terminal;
     for (std::size_t k = K; k-- > 0;) {
         const auto& st = grid[k];
-        // a_k = c a_{k+1} + d J_base^T a_{k+1}
-        Mat<float> a = base.vjp(traj[k], float(st.t_net), out.a[k + 1], &out.v_base[k]);
-        axpby(float(st.c), out.a[k + 1], float(st.d), a);
+        const float t = float(st.t_net);
+        const bool blend = ft && bootstrap.weight > 0 && k + 1 < K && st.s > 0 && st.d != 0 &&
+                           st.t0 < bootstrap.t_max;
+        Mat<float> blended;
+        if (blend) {
+            ag::NoGrad no_tape;
+            const Mat<float> vb = base.velocity(traj[k], t);
+            blended = ft->delta(traj[k], full<float>(rows(traj[k]), 1, t), vb).value();
+            axpby(float(1 - bootstrap.weight), out.a[k + 1], float(-bootstrap.weight * st.d / (st.s * st.s)),
+                  blended);
+        }
+        const Mat<float>& carried = blend ? blended : out.a[k + 1];
+        Mat<float> a = base.vjp(traj[k], t, carried, &out.v_base[k]);
+        axpby(float(st.c), carried, float(st.d), a);
         out.a[k] = std::move(a);
     }
     return out;
+}
+}  // namespace
+
+Adjoint lean_adjoint(const flow::VelocityField& base, const flow::StepGrid& grid,
+                     const std::vector<Mat<float>>& traj, const Mat<float>& a_terminal) {
+    return lean_recursion(base, grid, traj, a_terminal, nullptr, Bootstrap{}, "lean_adjoint");
 }
 
 Bootstrap Bootstrap::parse(const std::string& spec) {
@@ -86,28 +108,7 @@ std::string Bootstrap::describe() const {
 Adjoint bootstrapped_lean_adjoint(const FineTunedModel& ft, const flow::StepGrid& grid,
                                   const std::vector<Mat<float>>& traj, const Mat<float>& a_terminal,
                                   const Bootstrap& bootstrap) {
-    if (bootstrap.weight == 0) return lean_adjoint(ft.base(), grid, traj, a_terminal);
-    check_trajectory(grid, traj, "bootstrapped_lean_adjoint");
-    const std::size_t K = grid.size();
-    Adjoint out;
-    out.a.resize(K + 1);
-    out.v_base.resize(K);
-    out.a[K] = a_terminal;
-    for (std::size_t k = K; k-- > 0;) {
-        const auto& st = grid[k];
-        const float t = float(st.t_net);
-        const bool blend = k + 1 < K && st.s > 0 && st.d != 0 && st.t0 < bootstrap.t_max;
-        Mat<float> carried = out.a[k + 1];
-        if (blend) {
-            // g_k = -(d_k / s_k^2) (v_ft - v_base)(X_k)
-            Mat<float> g = ft.velocity(traj[k], t) - ft.base().velocity(traj[k], t);
-            axpby(float(-bootstrap.weight * st.d / (st.s * st.s)), g, float(1 - bootstrap.weight), carried);
-        }
-        Mat<float> a = ft.base().vjp(traj[k], t, carried, &out.v_base[k]);
-        axpby(float(st.c), carried, float(st.d), a);
-        out.a[k] = std::move(a);
-    }
-    return out;
+    return lean_recursion(ft.base(), grid, traj, a_terminal, &ft, bootstrap, "bootstrapped_lean_adjoint");
 }
 
 Adjoint full_adjoint(const FineTunedModel& ft, const flow::StepGrid& grid,
