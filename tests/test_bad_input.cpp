@@ -276,6 +276,12 @@ TEST_CASE("bad input: finetune --out equal to --model with --samples into a miss
                         dir / "nowhere/m.ckpt");
     check_fails_leaving({"pretrain", "--steps", "1", "--out", dir / "m.ckpt", "--loss-log", dir / "nowhere/l.csv"},
                         {"--loss-log", "nowhere"}, dir / "m.ckpt");
+    check_fails_leaving({"pretrain", "--steps", "1", "--out", dir / "m.ckpt", "--output", "data", "--path", "vp"},
+                        {"--output data", "CondOT", "--path vp"}, dir / "m.ckpt");
+    check_fails_leaving({"pretrain", "--steps", "1", "--out", dir / "m.ckpt", "--output", "noise"},
+                        {"'noise'", "velocity or data"}, dir / "m.ckpt");
+    check_fails_leaving({"pretrain", "--steps", "1", "--out", dir / "m.ckpt", "--time-features", "30"},
+                        {"--time-features"}, dir / "m.ckpt");
 }
 
 TEST_CASE("bad input: train-classifier without test images reports no accuracy") {

@@ -122,10 +122,17 @@ TEST_CASE("device: parameters round-trip through the bridge; bad shapes are refu
 
 TEST_CASE("device: velocity MLP forward, input VJP and parameter gradients equal the autograd MLP") {
     SKIP_WITHOUT_DEVICE();
-    for (int depth : {1, 3}) {
+    struct Config {
+        int depth, time_features;
+        nn::VelocityOutput output;
+    };
+    // the plain network; time features and a data output (rows with t > 0.95 meet the gap's floor)
+    for (const Config cfg : {Config{1, 0, nn::VelocityOutput::Velocity}, Config{3, 0, nn::VelocityOutput::Velocity},
+                             Config{2, 3, nn::VelocityOutput::Data}}) {
+        const int depth = cfg.depth;
         Rng rng(11 + depth);
         const Index d = 3, H = 16, N = 37;
-        nn::VelocityMLP<float> net(d, H, depth, rng);
+        nn::VelocityMLP<float> net(d, H, depth, rng, cfg.time_features, cfg.output);
         const Mat<float> x = random_mat(N, d, rng), cot = random_mat(N, d, rng);
         Mat<float> t = zeros<float>(N, 1);
         for (auto& v : t) v = float(rng.uniform());
@@ -149,7 +156,8 @@ TEST_CASE("device: velocity MLP forward, input VJP and parameter gradients equal
         device::mlp_forward(m, params.data(), dx.data(), dt.data(), 0.0f, int(N), dv.data(), tape, 0);
         device::mlp_backward(m, params.data(), tape, 0, int(N), dcot.data(), dgx.data(), dgrad.data());
 
-        INFO("depth " << depth);
+        INFO("depth " << depth << ", " << cfg.time_features << " time features, output "
+                       << nn::velocity_output_name(cfg.output));
         CHECK(rel_err(dv.to_host(), v.value()) < kTol);
         CHECK(rel_err(dgx.to_host(), g.back()) < kTol);
         const std::vector<float> grad = dgrad.to_host();

@@ -69,6 +69,49 @@ TEST_CASE("nn: velocity MLP gradient w.r.t. x and t matches finite differences")
     CHECK(r.max_rel_error < 1e-6);
 }
 
+TEST_CASE("nn: time features and a data output: the inputs, the velocity from the denoiser, the x gradient, the checkpoint") {
+    // phi(t) = (t, sin(pi t), cos(pi t), sin(2 pi t), cos(2 pi t)) for F = 2
+    const Mat<double> t = {{0.0}, {0.25}, {0.97}};
+    const Mat<double> phi = time_inputs(t, 2);
+    REQUIRE(phi.shape(1) == 5);
+    for (std::size_t i = 0; i < 3; ++i) {
+        const double ti = t(i, 0);
+        CHECK(phi(i, 0) == doctest::Approx(ti));
+        CHECK(phi(i, 1) == doctest::Approx(std::sin(M_PI * ti)));
+        CHECK(phi(i, 2) == doctest::Approx(std::cos(M_PI * ti)));
+        CHECK(phi(i, 3) == doctest::Approx(std::sin(2 * M_PI * ti)));
+        CHECK(phi(i, 4) == doctest::Approx(std::cos(2 * M_PI * ti)));
+    }
+    Rng rng(9);
+    VelocityMLP<double> net(2, 8, 2, rng, 2, VelocityOutput::Data);
+    CHECK(net.mlp().sizes().front() == 2 + 1 + 4);
+    // v = (D - x) / max(1 - t, 0.05), D the MLP's output on (x, phi(t)); the last row meets the floor
+    const Mat<double> x = Rng(10).normal<double>(3, 2);
+    const Mat<double> D = net.mlp().forward(Var<double>(Mat<double>(xt::concatenate(xt::xtuple(x, phi), 1)))).value();
+    const Mat<double> v = net.forward(Var<double>(x), Var<double>(t)).value();
+    for (std::size_t i = 0; i < 3; ++i)
+        for (std::size_t j = 0; j < 2; ++j)
+            CHECK(v(i, j) == doctest::Approx((D(i, j) - x(i, j)) / std::max(1 - t(i, 0), kDataGapMin)));
+    // its gradient with respect to x against finite differences
+    const auto r = gradcheck([&](const std::vector<Var<double>>& in) { return net.forward(in[0], Var<double>(t)); }, {x});
+    INFO(r.worst);
+    CHECK(r.max_rel_error < 1e-6);
+    // t cannot be differentiated through the features
+    CHECK_THROWS_WITH_AS(net.forward(Var<double>(x), Var<double>(t, true)), doctest::Contains("cannot be differentiated"),
+                         Error);
+    // the checkpoint keeps both settings
+    VelocityMLP<float> f(2, 8, 2, rng, 3, VelocityOutput::Data);
+    const std::string path = temp_path("features.ckpt");
+    save_checkpoint(path, to_checkpoint(f));
+    const auto loaded = velocity_mlp_from_checkpoint<float>(load_checkpoint(path));
+    CHECK(loaded.time_features() == 3);
+    CHECK(loaded.output() == VelocityOutput::Data);
+    const Mat<float> xf = Rng(11).normal<float>(4, 2), tf = Rng(12).uniform<float>(4, 1);
+    CHECK(f.forward(Var<float>(xf), Var<float>(tf)).value() == loaded.forward(Var<float>(xf), Var<float>(tf)).value());
+    std::remove(path.c_str());
+    CHECK_THROWS_WITH_AS(parse_velocity_output("noise"), doctest::Contains("velocity or data"), Error);
+}
+
 TEST_CASE("nn: clone copies values into independent leaves") {
     Rng rng(6);
     VelocityMLP<float> a(2, 4, 2, rng);

@@ -17,14 +17,23 @@ namespace am::cli {
 
 namespace {
 struct PretrainOptions {
-    std::string data = "ring", out = "model.ckpt", loss_log, plot, backend = "autograd", path = "condot";
+    std::string data = "ring", out = "model.ckpt", loss_log, plot, backend = "autograd", path = "condot",
+                output = "velocity";
     long steps = 5000;
-    Index batch = 1024, width = 256, depth = 3;
+    Index batch = 1024, width = 256, depth = 3, time_features = 0;
     double lr = 1e-3, ema = 0.999, lr_final = 0.1;
     std::uint64_t seed = 0;
     CLI::App* cmd = nullptr;  // to tell given options from defaults
     bool given(const std::string& opt) const { return cmd && cmd->count(opt) > 0; }
 };
+
+// --output, checked against --path: the data output reads D as the CondOT denoiser.
+nn::VelocityOutput output_of(const PretrainOptions& o) {
+    const nn::VelocityOutput out = nn::parse_velocity_output(o.output);
+    AM_CHECK(out == nn::VelocityOutput::Velocity || o.path == "condot",
+             "--output data is the denoiser of the CondOT path; with --path " + o.path + " use --output velocity");
+    return out;
+}
 
 // Images: the MNIST defaults unless given (16000 steps of 128, width 1024,
 // lr 1e-3 decayed along a cosine to 1e-4, EMA 0.999).
@@ -40,11 +49,11 @@ void run_pretrain_images(const PretrainOptions& o) {
     require_positive(double(width), "--width");
     require_positive(double(depth), "--depth");
     Rng rng(o.seed);
-    nn::VelocityMLP<float> net(d.dim(), width, depth, rng);
+    nn::VelocityMLP<float> net(d.dim(), width, depth, rng, o.time_features, output_of(o));
     std::fprintf(stderr, "pretrain: %s (%zu training images of %d x %d, pixels scaled to [-1, 1]), "
-                         "VelocityMLP(%ld, %ld, %ld) with %zu parameters, %ld steps of %ld\n",
+                         "VelocityMLP(%ld, %ld, %ld, %ld time features) with %zu parameters, %ld steps of %ld\n",
                  d.dir.c_str(), d.train.labels.size(), d.rows(), d.cols(), long(d.dim()), long(width), long(depth),
-                 net.num_parameters(), cfg.steps, long(cfg.batch));
+                 long(o.time_features), net.num_parameters(), cfg.steps, long(cfg.batch));
     const auto path = parse_path_option(o.path);
     const ImageFlowResult r = pretrain_image_flow(net, d, cfg, rng, parse_backend(o.backend), *path);
     save_image_flow(o.out, r, d, cfg, o.seed, *path);
@@ -84,7 +93,7 @@ void run_pretrain(const PretrainOptions& o) {
     require_positive(o.lr, "--lr");
     const data::Dataset2D dataset(o.data);
     Rng rng(o.seed);
-    nn::VelocityMLP<float> net(2, o.width, o.depth, rng);
+    nn::VelocityMLP<float> net(2, o.width, o.depth, rng, o.time_features, output_of(o));
     std::fprintf(stderr, "pretrain: %s, VelocityMLP(2, %ld, %ld) with %zu parameters, %ld steps of %ld, %s path, %s\n",
                  o.data.c_str(), long(o.width), long(o.depth), net.num_parameters(), o.steps, long(o.batch),
                  o.path.c_str(), backend_name(backend).c_str());
@@ -148,6 +157,12 @@ void register_pretrain(CLI::App& app) {
     cmd->add_option("--lr", o->lr, "Adam learning rate at the start (cosine decay to 5% of it by the end)")->capture_default_str()->check(real_in(0, 1, true));
     cmd->add_option("--width", o->width, "hidden width H")->capture_default_str()->check(integer_in(1, kMaxWidth));
     cmd->add_option("--depth", o->depth, "hidden layers L")->capture_default_str()->check(integer_in(1, kMaxDepth));
+    cmd->add_option("--output", o->output, "what the network outputs: velocity | data (the denoiser, CondOT)")
+        ->capture_default_str();
+    cmd->add_option("--time-features", o->time_features,
+                    "F: the network sees t and sin, cos(pi 2^k t), k < F (0: t alone)")
+        ->capture_default_str()
+        ->check(integer_in(0, 24));
     cmd->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(seed_value());
     cmd->add_option("--backend", o->backend, "autograd | thrust (the Thrust engine, README)")->capture_default_str();
     cmd->add_option("--path", o->path, "probability path: condot (X_t = t X1 + (1 - t) X0) | vp (cosine, variance "

@@ -1,15 +1,19 @@
 // Design: docs/design.md#the-thrust-engine
 #include "device/bridge.hpp"
+#include "device/functors.hpp"
 
 #include <string>
 #include <vector>
 
 namespace am::device {
 
+static_assert(kDataGapMin == float(nn::kDataGapMin), "the device's data-output gap is nn's");
+
 MLPLayout layout_of(const nn::VelocityMLP<float>& net) {
     AM_CHECK(net.mlp().activation() == nn::Activation::SiLU,
              "thrust backend: the velocity MLP must use SiLU, it uses " + nn::activation_name(net.mlp().activation()));
-    const MLPLayout m = mlp_layout(int(net.dim()), int(net.width()), int(net.depth()), "thrust backend");
+    const MLPLayout m = mlp_layout(int(net.dim()), int(net.width()), int(net.depth()), "thrust backend",
+                                  int(net.time_features()), net.output() == nn::VelocityOutput::Data);
     AM_CHECK(m.size() == net.num_parameters(),
              "thrust backend: the velocity MLP has " + std::to_string(net.num_parameters()) +
                  " parameters, the device layout expects " + std::to_string(m.size()));

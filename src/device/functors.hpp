@@ -34,21 +34,27 @@ namespace am::device {
 HOST_DEVICE inline float silu(float z) { return z * sigmoid(z); }
 HOST_DEVICE inline float silu_grad_from(float s, float h) { return s + h * (1.0f - s); }
 
-// The network's input h0 = concat(x, t), (N, d + 1), row r over columns c < d + 1:
-//   h0[r, c] = x[r, c] for c < d,   h0[r, d] = t[r]  (t_rows given) or t_value.
-// Reference twin: ag::concat_cols in nn::VelocityMLP::forward.
+// The network's input h0 = concat(x, t, phi(t)), (N, d + 1 + 2F), row r over columns c < d + 1 + 2F:
+//   h0[r, c] = x[r, c] for c < d,   h0[r, d] = t[r]  (t_rows given) or t_value, then phi(t).
+// Reference twin: ag::concat_cols and nn::time_inputs in nn::VelocityMLP::forward.
 struct ConcatTime {
     const float* x;       // (N, d)
     const float* t_rows;  // (N) or nullptr
     float t_value;
     int d;
-    float* h0;  // (N, d + 1)
+    int time_features;  // F: h0 = concat(x, t, sin(w_0 t), cos(w_0 t), ...), w_k = pi 2^k
+    float* h0;          // (N, d + 1 + 2F)
     HOST_DEVICE void operator()(std::size_t r, int c0, int c1) const {
-        float* hr = h0 + r * std::size_t(d + 1);
+        float* hr = h0 + r * std::size_t(d + 1 + 2 * time_features);
         const float* xr = x + r * std::size_t(d);
         const int ce = c1 < d ? c1 : d;
         AM_SIMD for (int c = c0; c < ce; ++c) hr[c] = xr[c];
-        if (c1 == d + 1) hr[d] = t_rows ? t_rows[r] : t_value;
+        const float t = t_rows ? t_rows[r] : t_value;
+        for (int c = c0 > d ? c0 : d; c < c1; ++c) {  // t, then the features (nn::time_inputs)
+            const int k = (c - d - 1) / 2;
+            const double wt = 3.14159265358979323846 * double(1 << (k > 0 ? k : 0)) * double(t);
+            hr[c] = c == d ? t : float((c - d) % 2 == 1 ? sin(wt) : cos(wt));
+        }
     }
 };
 
@@ -81,6 +87,31 @@ struct AddBias {
     HOST_DEVICE void operator()(std::size_t r, int c0, int c1) const {
         float* yr = y + r * std::size_t(n);
         AM_SIMD for (int c = c0; c < c1; ++c) yr[c] += b[c];
+    }
+};
+
+// A data-output network (nn::VelocityOutput::Data): its output D becomes the velocity
+//   v[r, c] = (D[r, c] - x[r, c]) / max(1 - t_r, kDataGapMin),   v holds D on entry;
+// with `x` nullptr, the backward's scaling out[r, c] = g[r, c] / max(1 - t_r, kDataGapMin).
+// t_r is read from the network's input row h0 (column d).  Reference twin: nn::VelocityMLP::forward.
+constexpr float kDataGapMin = 0.05f;  // = nn::kDataGapMin (checked in device/bridge.cpp)
+struct DataToVelocity {
+    const float* h0;  // (N, in0), t in column d
+    int in0, d;
+    const float* x;   // (N, d) or nullptr
+    const float* g;   // (N, d): the input when x is nullptr, else unused
+    float* out;       // (N, d)
+    HOST_DEVICE void operator()(std::size_t r, int c0, int c1) const {
+        const float gap = 1.0f - h0[r * std::size_t(in0) + std::size_t(d)];
+        const float inv = 1.0f / (gap > kDataGapMin ? gap : kDataGapMin);
+        float* o = out + r * std::size_t(d);
+        if (x) {
+            const float* xr = x + r * std::size_t(d);
+            AM_SIMD for (int c = c0; c < c1; ++c) o[c] = (o[c] - xr[c]) * inv;
+        } else {
+            const float* gr = g + r * std::size_t(d);
+            AM_SIMD for (int c = c0; c < c1; ++c) o[c] = gr[c] * inv;
+        }
     }
 };
 

@@ -21,11 +21,15 @@ std::size_t MLPLayout::W_offset(int l) const {
     return off;
 }
 
-MLPLayout mlp_layout(int d, int width, int depth, const char* where) {
+MLPLayout mlp_layout(int d, int width, int depth, const char* where, int time_features, bool data_output) {
     AM_CHECK(d > 0 && width > 0 && depth > 0,
              std::string(where) + ": the velocity MLP needs d, width and depth > 0, got " +
                  std::to_string(d) + ", " + std::to_string(width) + ", " + std::to_string(depth));
+    AM_CHECK(time_features >= 0 && time_features <= 24,
+             std::string(where) + ": time features must be in 0..24, got " + std::to_string(time_features));
     MLPLayout m;
+    m.time_features = time_features;
+    m.data_output = data_output;
     m.d = d;
     m.width = width;
     m.depth = depth;
@@ -33,7 +37,7 @@ MLPLayout mlp_layout(int d, int width, int depth, const char* where) {
 }
 
 const float* MLPTape::h_layer(const MLPLayout& m, int l) const {
-    return l == 0 ? h.data() : h.data() + std::size_t(rows) * (m.d + 1) + std::size_t(l - 1) * rows * m.width;
+    return l == 0 ? h.data() : h.data() + std::size_t(rows) * m.in(0) + std::size_t(l - 1) * rows * m.width;
 }
 float* MLPTape::h_layer(const MLPLayout& m, int l) {
     return const_cast<float*>(static_cast<const MLPTape*>(this)->h_layer(m, l));
@@ -49,7 +53,7 @@ void MLPTape::resize(const MLPLayout& m, int n_rows) {
     AM_CHECK(n_rows >= 0, "MLPTape::resize: negative number of rows " + std::to_string(n_rows));
     const std::size_t n = std::size_t(n_rows), H = std::size_t(m.width);
     rows = n_rows;
-    h.resize(n * (m.d + 1) + std::size_t(m.depth) * n * H);
+    h.resize(n * std::size_t(m.in(0)) + std::size_t(m.depth) * n * H);
     s.resize(std::size_t(m.depth) * n * H);
 }
 
@@ -66,7 +70,7 @@ void mlp_forward(const MLPLayout& m, const float* params, const float* x, const 
     check_block(tape, row0, N, "mlp_forward");
     if (N == 0) return;
     const std::size_t n = std::size_t(N), r0 = std::size_t(row0);
-    for_each_row(n, m.d + 1, ConcatTime{x, t_rows, t_value, m.d, tape.h_layer(m, 0) + r0 * (m.d + 1)});
+    for_each_row(n, m.in(0), ConcatTime{x, t_rows, t_value, m.d, m.time_features, tape.h_layer(m, 0) + r0 * m.in(0)});
     for (int l = 0; l < m.depth; ++l) {
         // z_l = h_l W_l into s_l's rows, then (BiasSiLU) + b_l, s_l = sigmoid(z_l), h_{l+1} = z_l s_l
         float* zs = tape.s_layer(m, l) + r0 * m.width;
@@ -78,6 +82,8 @@ void mlp_forward(const MLPLayout& m, const float* params, const float* x, const 
     gemm(false, false, N, m.d, m.width, 1.0f, tape.h_layer(m, L) + r0 * m.width, m.width, params + m.W_offset(L),
          m.d, 0.0f, v, m.d);
     for_each_row(n, m.d, AddBias{params + m.b_offset(L), m.d, v});
+    if (m.data_output)
+        for_each_row(n, m.d, DataToVelocity{tape.h_layer(m, 0) + r0 * m.in(0), m.in(0), m.d, x, nullptr, v});
 }
 
 void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, int row0, int N, const float* g,
@@ -96,6 +102,12 @@ void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, int ro
     auto h_of = [&](int l) { return tape.h_layer(m, l) + r0 * m.in(l); };
     auto s_of = [&](int l) { return tape.s_layer(m, l) + r0 * H; };
     const int L = m.depth;
+    const float* g_velocity = g;
+    if (m.data_output) {  // the cotangent of D: g / max(1 - t, 0.05) (and gx gets -that below)
+        tape.gd.resize(n * std::size_t(m.d));
+        for_each_row(n, m.d, DataToVelocity{h_of(0), m.in(0), m.d, nullptr, g_velocity, tape.gd.data()});
+        g = tape.gd.data();
+    }
     if (grad) {  // output layer: dW_L = h_L^T g (H, d), db_L = 1^T g (d)
         gemm(true, false, m.width, m.d, N, 1.0f, h_of(L), m.width, g, m.d, 0.0f, grad + m.W_offset(L), m.d);
         gemm(false, false, 1, m.d, N, 1.0f, tape.ones.data(), N, g, m.d, 0.0f, grad + m.b_offset(L), m.d);
@@ -119,6 +131,7 @@ void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, int ro
             std::swap(gz, gh);
         } else if (gx) {  // gx = gz_0 W_0[0:d, :]^T (N, d): the rows of W_0 that multiply x (not t)
             gemm(false, true, N, m.d, m.width, 1.0f, gz, m.width, params + m.W_offset(0), m.width, 0.0f, gx, m.d);
+            if (m.data_output) for_each_range(n * std::size_t(m.d), Axpby{-1.0f, g, 1.0f, gx});  // v = (D - x) / gap: -g_D
         }
     }
 }

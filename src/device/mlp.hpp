@@ -2,11 +2,13 @@
 // routines over raw device pointers:
 //
 //   h0 = concat(x, t)                       (N, d + 1)
+//        (with F time features: concat(x, t, phi(t)), (N, d + 1 + 2F), nn::time_inputs)
 //   z_l = h_l W_l + b_l,  h_{l+1} = silu(z_l),   l = 0 .. L - 1,   z_l, h_{l+1} (N, H)
 //   v = h_L W_L + b_L                       (N, d)
+//        (a data output: D = h_L W_L + b_L and v = (D - x) / max(1 - t, 0.05), nn::VelocityOutput)
 //
 // Parameters are one flat float array in the order and layout of
-// nn::VelocityMLP::parameters(): W0 (d + 1, H) row-major, b0 (H), W1 (H, H),
+// nn::VelocityMLP::parameters(): W0 (in(0), H) row-major, b0 (H), W1 (H, H),
 // b1, ..., W_L (H, d), b_L (d). The gradient has the same layout.
 //
 // forward() keeps h_l and s_l = sigmoid(z_l) in an MLPTape (what the backward needs), for a
@@ -32,26 +34,29 @@ namespace am::device {
 
 // Sizes and offsets of the flat parameter array of VelocityMLP(d, H, L).
 struct MLPLayout {
-    int d = 0, width = 0, depth = 0;
+    int d = 0, width = 0, depth = 0, time_features = 0;
+    bool data_output = false;  // the last layer outputs the denoiser D (nn::VelocityOutput::Data)
 
     int layers() const { return depth + 1; }  // L hidden + the output layer
-    int in(int l) const { return l == 0 ? d + 1 : width; }
+    int in(int l) const { return l == 0 ? d + 1 + 2 * time_features : width; }
     int out(int l) const { return l == depth ? d : width; }
     std::size_t W_offset(int l) const;  // W_l (in(l), out(l)) row-major
     std::size_t b_offset(int l) const { return W_offset(l) + std::size_t(in(l)) * out(l); }
     std::size_t size() const { return W_offset(layers()); }  // number of parameters
 };
 
-// Checks d, H, L > 0 (one-line am::Error naming `where` otherwise).
-MLPLayout mlp_layout(int d, int width, int depth, const char* where);
+// Checks d, H, L > 0 and 0 <= F <= 24 (one-line am::Error naming `where` otherwise).
+MLPLayout mlp_layout(int d, int width, int depth, const char* where, int time_features = 0,
+                     bool data_output = false);
 
 // What the forwards keep for the backward, and the backward's scratch:
 // allocated for the most rows seen and reused.
 struct MLPTape {
     int rows = 0;    // rows the tape holds (resize)
-    Array h;         // h_0 (rows, d + 1), then h_1 .. h_L (rows, H) each
+    Array h;         // h_0 (rows, in(0)), then h_1 .. h_L (rows, H) each
     Array s;         // s_l = sigmoid(z_l), l = 0 .. L-1 (rows, H) each
     Array g0, g1;    // backward scratch (rows, H) each
+    Array gd;        // a data output's cotangent of D (rows, d)
     Array ones;      // (rows) ones: bias gradients as 1^T gz, one product
     // Holds `rows` rows from now on (storage grows, never shrinks; contents undefined).
     void resize(const MLPLayout& m, int rows);

@@ -167,7 +167,10 @@ std::vector<Index> checkpoint_layer_sizes(const Checkpoint& ck) {
                  ck.source + ": a velocity_mlp with dim " + std::to_string(d) + ", width " + std::to_string(width) +
                      ", depth " + std::to_string(depth) + " needs " + std::to_string(2 * (depth + 1)) +
                      " tensors, the checkpoint has " + std::to_string(ck.tensors.size()));
-        sizes.push_back(Index(d + 1));
+        const long features = ck.meta.count("time_features") ? ck.get_int("time_features") : 0;
+        AM_CHECK(features >= 0 && features <= 24,
+                 ck.source + ": time_features must be in 0..24, got " + std::to_string(features));
+        sizes.push_back(Index(d + 1 + 2 * features));
         for (long i = 0; i < depth; ++i) sizes.push_back(Index(width));
         sizes.push_back(Index(d));
     } else {

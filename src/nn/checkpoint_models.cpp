@@ -52,6 +52,8 @@ Checkpoint to_checkpoint(const VelocityMLP<T>& m) {
     ck.meta["dim"] = std::to_string(m.dim());
     ck.meta["width"] = std::to_string(m.width());
     ck.meta["depth"] = std::to_string(m.depth());
+    if (m.time_features() > 0) ck.meta["time_features"] = std::to_string(m.time_features());
+    if (m.output() != VelocityOutput::Velocity) ck.meta["output"] = velocity_output_name(m.output());
     put_parameters(ck, m.parameters());
     return ck;
 }
@@ -70,7 +72,10 @@ VelocityMLP<T> velocity_mlp_from_checkpoint(const Checkpoint& ck) {
     AM_CHECK(ck.kind == "velocity_mlp", ck.source + " holds a '" + ck.kind + "', expected a 'velocity_mlp'");
     checkpoint_layer_sizes(ck);  // the shapes, before anything is allocated
     Rng rng(0);
-    VelocityMLP<T> m(ck.get_int("dim"), ck.get_int("width"), ck.get_int("depth"), rng);
+    const long time_features = ck.meta.count("time_features") ? ck.get_int("time_features") : 0;
+    const VelocityOutput output =
+        ck.meta.count("output") ? parse_velocity_output(ck.get("output")) : VelocityOutput::Velocity;
+    VelocityMLP<T> m(ck.get_int("dim"), ck.get_int("width"), ck.get_int("depth"), rng, time_features, output);
     load_parameters(ck, m.parameters(), ck.source);
     return m;
 }

@@ -89,11 +89,13 @@ MLP<T> MLP<T>::clone() const {
 }
 
 template <class T>
-VelocityMLP<T>::VelocityMLP(Index d, Index width, Index depth, Rng& rng)
-    : d_(d), width_(width), depth_(depth) {
+VelocityMLP<T>::VelocityMLP(Index d, Index width, Index depth, Rng& rng, Index time_features, VelocityOutput output)
+    : d_(d), width_(width), depth_(depth), time_features_(time_features), output_(output) {
     AM_CHECK(d > 0 && width > 0 && depth > 0,
              "VelocityMLP: dimension, width and depth must be positive");
-    std::vector<Index> sizes{d + 1};
+    AM_CHECK(time_features >= 0 && time_features <= 24,
+             "VelocityMLP: time features must be in 0..24, got " + std::to_string(time_features));
+    std::vector<Index> sizes{d + 1 + 2 * time_features};
     for (Index i = 0; i < depth; ++i) sizes.push_back(width);
     sizes.push_back(d);
     net_ = MLP<T>(sizes, Activation::SiLU, rng);
@@ -104,7 +106,43 @@ Var<T> VelocityMLP<T>::forward(const Var<T>& x, const Var<T>& t) const {
     AM_CHECK(x.cols() == d_ && t.cols() == 1 && t.rows() == x.rows(),
              "VelocityMLP: expected x (N, " + std::to_string(d_) + ") and t (N, 1), got x " +
                  shape_str(x.value()) + " and t " + shape_str(t.value()));
-    return net_.forward(ag::concat_cols<T>({x, t}));
+    Var<T> out;
+    if (time_features_ == 0) {
+        out = net_.forward(ag::concat_cols<T>({x, t}));
+    } else {
+        AM_CHECK(!t.requires_grad(), "VelocityMLP: with time features, t cannot be differentiated");
+        out = net_.forward(ag::concat_cols<T>({x, Var<T>(time_inputs(t.value(), time_features_))}));
+    }
+    if (output_ == VelocityOutput::Velocity) return out;
+    // v = (D - x) / max(1 - t, kDataGapMin)
+    AM_CHECK(!t.requires_grad(), "VelocityMLP: with a data output, t cannot be differentiated");
+    Mat<T> inv_gap = xt::zeros<T>({t.value().shape(0), std::size_t(1)});
+    for (std::size_t i = 0; i < inv_gap.shape(0); ++i)
+        inv_gap(i, 0) = T(1.0 / std::max(1.0 - double(t.value()(i, 0)), kDataGapMin));
+    return ag::mul(ag::sub(out, x), Var<T>(std::move(inv_gap)));
+}
+
+VelocityOutput parse_velocity_output(const std::string& name) {
+    if (name == "velocity") return VelocityOutput::Velocity;
+    if (name == "data") return VelocityOutput::Data;
+    throw Error("unknown network output '" + name + "': expected velocity or data");
+}
+
+std::string velocity_output_name(VelocityOutput o) { return o == VelocityOutput::Data ? "data" : "velocity"; }
+
+template <class T>
+Mat<T> time_inputs(const Mat<T>& t, Index time_features) {
+    Mat<T> out = xt::zeros<T>({t.shape(0), std::size_t(1 + 2 * time_features)});
+    for (std::size_t i = 0; i < t.shape(0); ++i) {
+        const double ti = double(t(i, 0));
+        out(i, 0) = T(ti);
+        double w = M_PI;
+        for (Index k = 0; k < time_features; ++k, w *= 2) {
+            out(i, std::size_t(1 + 2 * k)) = T(std::sin(w * ti));
+            out(i, std::size_t(2 + 2 * k)) = T(std::cos(w * ti));
+        }
+    }
+    return out;
 }
 
 template <class T>
@@ -113,6 +151,8 @@ VelocityMLP<T> VelocityMLP<T>::clone() const {
     m.d_ = d_;
     m.width_ = width_;
     m.depth_ = depth_;
+    m.time_features_ = time_features_;
+    m.output_ = output_;
     m.net_ = net_.clone();
     return m;
 }
@@ -140,6 +180,8 @@ template class MLP<float>;
 template class MLP<double>;
 template class VelocityMLP<float>;
 template class VelocityMLP<double>;
+template Mat<float> time_inputs(const Mat<float>&, Index);
+template Mat<double> time_inputs(const Mat<double>&, Index);
 template void copy_parameters(const std::vector<Var<float>>&, const std::vector<Var<float>>&);
 template void set_trainable(const std::vector<Var<float>>&, bool);
 template void set_trainable(const std::vector<Var<double>>&, bool);
