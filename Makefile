@@ -177,6 +177,10 @@ $(BUILD)/amflow: $(MAIN_OBJ) $(CLI_OBJ) $(BUILD)/libamflow.a
 $(BUILD)/plateau-diag: bench/plateau_diag.cpp $(BUILD)/libamflow.a | $(PCH)
 	$(CXX) $(CXXFLAGS) $(USE_PCH) $< $(BUILD)/libamflow.a -o $@ $(LDLIBS)
 
+# Where the MNIST base model falls short (notes/mnist.md#the-base-model).
+$(BUILD)/mnist-diag: bench/mnist_diag.cpp $(BUILD)/libamflow.a | $(PCH)
+	$(CXX) $(CXXFLAGS) $(USE_PCH) $< $(BUILD)/libamflow.a -o $@ $(LDLIBS)
+
 # The benchmark program (bench/WORKLOADS.md).
 $(BUILD)/amflow-bench: $(CPP_BUILD)/src/cli/bench.o $(BUILD)/libamflow.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
