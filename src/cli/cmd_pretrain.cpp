@@ -162,7 +162,7 @@ void register_pretrain(CLI::App& app) {
     cmd->add_option("--time-features", o->time_features,
                     "F: the network sees t and sin, cos(pi 2^k t), k < F (0: t alone)")
         ->capture_default_str()
-        ->check(integer_in(0, 24));
+        ->check(integer_in(0, nn::kMaxTimeFeatures));
     cmd->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(seed_value());
     cmd->add_option("--backend", o->backend, "autograd | thrust (the Thrust engine, README)")->capture_default_str();
     cmd->add_option("--path", o->path, "probability path: condot (X_t = t X1 + (1 - t) X0) | vp (cosine, variance "

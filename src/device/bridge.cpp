@@ -8,6 +8,7 @@
 namespace am::device {
 
 static_assert(kDataGapMin == float(nn::kDataGapMin), "the device's data-output gap is nn's");
+static_assert(kMaxTimeFeatures == nn::kMaxTimeFeatures, "the device's limit on time features is nn's");
 
 MLPLayout layout_of(const nn::VelocityMLP<float>& net) {
     AM_CHECK(net.mlp().activation() == nn::Activation::SiLU,

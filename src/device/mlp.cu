@@ -25,8 +25,9 @@ MLPLayout mlp_layout(int d, int width, int depth, const char* where, int time_fe
     AM_CHECK(d > 0 && width > 0 && depth > 0,
              std::string(where) + ": the velocity MLP needs d, width and depth > 0, got " +
                  std::to_string(d) + ", " + std::to_string(width) + ", " + std::to_string(depth));
-    AM_CHECK(time_features >= 0 && time_features <= 24,
-             std::string(where) + ": time features must be in 0..24, got " + std::to_string(time_features));
+    AM_CHECK(time_features >= 0 && time_features <= kMaxTimeFeatures,
+             std::string(where) + ": time features must be in 0.." + std::to_string(kMaxTimeFeatures) + ", got " +
+                 std::to_string(time_features));
     MLPLayout m;
     m.time_features = time_features;
     m.data_output = data_output;
@@ -102,10 +103,9 @@ void mlp_backward(const MLPLayout& m, const float* params, MLPTape& tape, int ro
     auto h_of = [&](int l) { return tape.h_layer(m, l) + r0 * m.in(l); };
     auto s_of = [&](int l) { return tape.s_layer(m, l) + r0 * H; };
     const int L = m.depth;
-    const float* g_velocity = g;
-    if (m.data_output) {  // the cotangent of D: g / max(1 - t, 0.05) (and gx gets -that below)
+    if (m.data_output) {  // from here on g is the cotangent of D: g / max(1 - t, 0.05) (gx gets -g below)
         tape.gd.resize(n * std::size_t(m.d));
-        for_each_row(n, m.d, DataToVelocity{h_of(0), m.in(0), m.d, nullptr, g_velocity, tape.gd.data()});
+        for_each_row(n, m.d, DataToVelocity{h_of(0), m.in(0), m.d, nullptr, g, tape.gd.data()});
         g = tape.gd.data();
     }
     if (grad) {  // output layer: dW_L = h_L^T g (H, d), db_L = 1^T g (d)

@@ -32,6 +32,8 @@
 
 namespace am::device {
 
+constexpr int kMaxTimeFeatures = 24;  // = nn::kMaxTimeFeatures (checked in device/bridge.cpp)
+
 // Sizes and offsets of the flat parameter array of VelocityMLP(d, H, L).
 struct MLPLayout {
     int d = 0, width = 0, depth = 0, time_features = 0;

@@ -168,8 +168,9 @@ std::vector<Index> checkpoint_layer_sizes(const Checkpoint& ck) {
                      ", depth " + std::to_string(depth) + " needs " + std::to_string(2 * (depth + 1)) +
                      " tensors, the checkpoint has " + std::to_string(ck.tensors.size()));
         const long features = ck.meta.count("time_features") ? ck.get_int("time_features") : 0;
-        AM_CHECK(features >= 0 && features <= 24,
-                 ck.source + ": time_features must be in 0..24, got " + std::to_string(features));
+        AM_CHECK(features >= 0 && features <= kMaxTimeFeatures,
+                 ck.source + ": time_features must be in 0.." + std::to_string(kMaxTimeFeatures) + ", got " +
+                     std::to_string(features));
         sizes.push_back(Index(d + 1 + 2 * features));
         for (long i = 0; i < depth; ++i) sizes.push_back(Index(width));
         sizes.push_back(Index(d));

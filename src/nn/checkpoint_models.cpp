@@ -70,12 +70,12 @@ MLP<T> mlp_from_checkpoint(const Checkpoint& ck) {
 template <class T>
 VelocityMLP<T> velocity_mlp_from_checkpoint(const Checkpoint& ck) {
     AM_CHECK(ck.kind == "velocity_mlp", ck.source + " holds a '" + ck.kind + "', expected a 'velocity_mlp'");
-    checkpoint_layer_sizes(ck);  // the shapes, before anything is allocated
+    const std::vector<Index> sizes = checkpoint_layer_sizes(ck);  // the shapes, before anything is allocated
     Rng rng(0);
-    const long time_features = ck.meta.count("time_features") ? ck.get_int("time_features") : 0;
+    const Index d = ck.get_int("dim"), time_features = (sizes.front() - d - 1) / 2;  // in(0) = d + 1 + 2F
     const VelocityOutput output =
         ck.meta.count("output") ? parse_velocity_output(ck.get("output")) : VelocityOutput::Velocity;
-    VelocityMLP<T> m(ck.get_int("dim"), ck.get_int("width"), ck.get_int("depth"), rng, time_features, output);
+    VelocityMLP<T> m(d, ck.get_int("width"), ck.get_int("depth"), rng, time_features, output);
     load_parameters(ck, m.parameters(), ck.source);
     return m;
 }

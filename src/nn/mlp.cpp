@@ -93,8 +93,9 @@ VelocityMLP<T>::VelocityMLP(Index d, Index width, Index depth, Rng& rng, Index t
     : d_(d), width_(width), depth_(depth), time_features_(time_features), output_(output) {
     AM_CHECK(d > 0 && width > 0 && depth > 0,
              "VelocityMLP: dimension, width and depth must be positive");
-    AM_CHECK(time_features >= 0 && time_features <= 24,
-             "VelocityMLP: time features must be in 0..24, got " + std::to_string(time_features));
+    AM_CHECK(time_features >= 0 && time_features <= kMaxTimeFeatures,
+             "VelocityMLP: time features must be in 0.." + std::to_string(kMaxTimeFeatures) + ", got " +
+                 std::to_string(time_features));
     std::vector<Index> sizes{d + 1 + 2 * time_features};
     for (Index i = 0; i < depth; ++i) sizes.push_back(width);
     sizes.push_back(d);

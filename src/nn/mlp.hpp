@@ -75,6 +75,7 @@ enum class VelocityOutput { Velocity, Data };
 VelocityOutput parse_velocity_output(const std::string& name);  // "velocity" | "data"
 std::string velocity_output_name(VelocityOutput o);
 constexpr double kDataGapMin = 0.05;  // the smallest 1 - t a data-output network divides by
+constexpr Index kMaxTimeFeatures = 24;  // F <= this (w_{F-1} = pi 2^{F-1})
 
 // The velocity network v_theta(x, t) of flow matching.
 template <class T>
