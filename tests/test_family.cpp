@@ -256,6 +256,40 @@ TEST_CASE("family: amflow study appends one line per run, resumes where it stopp
     check_one_line_error(with({"--seeds", "3"}), "results.jsonl line 9");
     check_one_line_error({"study", "--methods", "am,magic", "--out-dir", out}, "magic");
     check_one_line_error({"study", "--bases", "exact,dreams", "--out-dir", out}, "dreams");
+    // chosen cases and a final learning-rate fraction: only those cases run, the table's command says both
+    TempDir dir2;
+    const CliResult chosen = amflow({"study", "--family-seed", "3", "--cases", "1", "--methods", "am", "--bases",
+                                     "exact", "--seeds", "1", "--iters-scale", "0.005", "--eval-n", "500",
+                                     "--lr-final", "0.1", "--out-dir", dir2.path.string()});
+    CAPTURE(chosen.err);
+    REQUIRE(chosen.status == 0);
+    CHECK(lines_in(dir2 / "results.jsonl") == 1);
+    std::ifstream table2_in(dir2 / "table.md");
+    const std::string table2((std::istreambuf_iterator<char>(table2_in)), std::istreambuf_iterator<char>());
+    CHECK(table2.find("--lr-final 0.1 --cases 1`") != std::string::npos);
+    CHECK(table2.find("| family-3-01 | am | exact |") != std::string::npos);
+    CHECK(table2.find("family-3-00") == std::string::npos);
+    check_one_line_error({"study", "--cases", "1,x", "--out-dir", out}, "'x' is not a case number");
+    check_one_line_error({"study", "--lr-final", "0", "--out-dir", out}, "--lr-final");
+}
+
+TEST_CASE("family: the study's final learning-rate fraction reaches the fine-tuner") {
+    // 10 iterations of one case: the cosine schedule to 0.1 of the rate moves the weights
+    // elsewhere than the recipe's constant rate, with the same seeds
+    const FamilyCase c = family_case(3, 0);
+    StudySettings s;
+    s.iters_scale = 0.005;
+    s.eval_n = 500;
+    const StudyResult constant = run_study(c, StudyRun{"am", "exact", 0}, s, nullptr);
+    const StudyResult again = run_study(c, StudyRun{"am", "exact", 0}, s, nullptr);
+    s.lr_final_fraction = 0.1;
+    const StudyResult cosine = run_study(c, StudyRun{"am", "exact", 0}, s, nullptr);
+    CHECK(constant.tv == again.tv);
+    CHECK(constant.reward_mean == again.reward_mean);
+    CHECK(cosine.reward_mean != constant.reward_mean);
+    s.lr_final_fraction = 0;
+    CHECK_THROWS_WITH_AS(run_study(c, StudyRun{"am", "exact", 0}, s, nullptr),
+                         doctest::Contains("final learning-rate fraction"), Error);
 }
 
 TEST_CASE("family: the study table prints negative rewards and '-' only where a figure does not apply") {

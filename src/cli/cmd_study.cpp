@@ -35,6 +35,8 @@ struct StudyOptions {
     double iters_scale = 1;
     Index eval_n = 20000;
     long pretrain_steps = 5000;
+    double lr_final = -1;  // < 0: the recipes' own schedule
+    std::string cases;     // comma-separated case numbers; empty: 0 .. count-1
 };
 
 std::vector<std::string> parse_names(const std::string& list, const std::set<std::string>& allowed,
@@ -79,7 +81,8 @@ void write_report(const StudyOptions& o, const std::vector<finetune::FamilyCase>
     md << "# The family study\n\n`amflow study --family-seed " << o.family_seed << " --count " << o.count
        << (o.ring ? " --ring" : "") << " --methods " << o.methods << " --bases " << o.bases << " --seeds " << o.seeds
        << " --iters-scale " << format_number(o.iters_scale) << " --eval-n " << o.eval_n << " --pretrain-steps "
-       << o.pretrain_steps << "`: " << results.size() << " runs. Recipes: exact base "
+       << o.pretrain_steps << (o.lr_final >= 0 ? " --lr-final " + format_number(o.lr_final) : std::string())
+       << (o.cases.empty() ? std::string() : " --cases " + o.cases) << "`: " << results.size() << " runs. Recipes: exact base "
        << "`finetune::exact_base_recipe()`, network base `finetune::network_base_recipe()` (iterations times "
        << format_number(o.iters_scale) << "); evaluation on " << o.eval_n
        << " samples of the memoryless SDE on the training grid.\n\n";
@@ -128,6 +131,17 @@ void run_study(const StudyOptions& o) {
     const auto methods =
         parse_names(o.methods, {"am", "am-constant", "basic-am", "bptt"}, "--methods");
     const auto bases = parse_names(o.bases, {"exact", "network"}, "--bases");
+    std::vector<finetune::FamilyCase> cases;
+    if (o.ring) cases.push_back(finetune::ring_case());
+    if (o.cases.empty()) {
+        for (int i = 0; i < o.count; ++i) cases.push_back(finetune::family_case(o.family_seed, i));
+    } else {
+        for (const std::string& n : split(o.cases, ',')) {
+            const std::optional<long> i = parse_long(n);
+            AM_CHECK(i && *i >= 0 && *i < 1000, "--cases '" + o.cases + "': '" + n + "' is not a case number (0..999)");
+            cases.push_back(finetune::family_case(o.family_seed, int(*i)));
+        }
+    }
     fs::create_directories(fs::path(o.out_dir) / "samples");
     fs::create_directories(fs::path(o.out_dir) / "bases");
     const std::string results_path = (fs::path(o.out_dir) / "results.jsonl").string();
@@ -135,13 +149,11 @@ void run_study(const StudyOptions& o) {
     std::set<std::string> done;
     for (const auto& r : results) done.insert(r.case_name + "/" + r.method + "/" + r.base + "/" + std::to_string(r.seed));
 
-    std::vector<finetune::FamilyCase> cases;
-    if (o.ring) cases.push_back(finetune::ring_case());
-    for (int i = 0; i < o.count; ++i) cases.push_back(finetune::family_case(o.family_seed, i));
     finetune::StudySettings s;
     s.iters_scale = o.iters_scale;
     s.eval_n = o.eval_n;
     s.pretrain_steps = o.pretrain_steps;
+    s.lr_final_fraction = o.lr_final;
 
     // the runs: am over --seeds seeds, the other methods one seed
     struct Planned { const finetune::FamilyCase* c; finetune::StudyRun run; };
@@ -208,6 +220,10 @@ void register_study(CLI::App& app) {
         ->check(integer_in(100, kMaxBatch));
     cmd->add_option("--pretrain-steps", o->pretrain_steps, "network bases: flow-matching steps of 1024")
         ->capture_default_str()->check(integer_in(1, kMaxIterations));
+    cmd->add_option("--lr-final", o->lr_final,
+                    "the cosine schedule's final learning rate as a fraction of the first (default: the recipes')")
+        ->check(real_in(0, 1, true));
+    cmd->add_option("--cases", o->cases, "comma-separated case numbers instead of 0 .. count-1 (e.g. 1,3,8)");
     cmd->add_option("--out-dir", o->out_dir, "results.jsonl, table.md, grid.png, bases/, samples/")
         ->capture_default_str();
     cmd->callback([o] { run_study(*o); });

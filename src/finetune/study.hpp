@@ -44,6 +44,9 @@ struct StudySettings {
     double iters_scale = 1;   // the recipes' iterations times this (the quick study: < 1)
     Index eval_n = 20000;     // samples of the evaluation
     long pretrain_steps = 5000;  // network base: flow-matching steps of 1024
+    // the cosine schedule's final learning rate as a fraction of the first
+    // (FineTuneConfig::lr_final_fraction); < 0: the recipe's own
+    double lr_final_fraction = -1;
 };
 
 struct StudyResult {
