@@ -76,7 +76,7 @@ int main(int argc, char** argv) try {
 
     Rng rng0(seed);
     const Mat<float> x0 = rng0.normal<float>(n, d);
-    const flow::Schedule& path = base.path();
+    const flow::Path& path = base.path();
     auto denoise = [&](const Mat<float>& x, double t) {
         Mat<float> out = x + float(1 - t) * v.velocity(x, float(t));
         return out;

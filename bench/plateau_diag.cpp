@@ -45,7 +45,7 @@
 #include "nn/checkpoint.hpp"
 #include <memory>
 #include "flow/sampler.hpp"
-#include "flow/schedule.hpp"
+#include "flow/path.hpp"
 #include "nn/optim.hpp"
 using namespace am;
 using namespace am::finetune;
@@ -146,12 +146,12 @@ int main(int argc, char** argv) {
             const auto& sk = mgrid[k];
             std::vector<double> v;
             for (Index b = 0; b < 4000; ++b) v.push_back(sk.s * sk.s / sk.d * std::hypot(adj.a[k + 1](b, 0), adj.a[k + 1](b, 1)));
-            const Mat<float> dstar = tilt.velocity(traj[k], float(sk.t_net)) - base.velocity(traj[k], float(sk.t_net));
+            const Mat<float> dstar = tilt.velocity(traj[k], float(sk.t0)) - base.velocity(traj[k], float(sk.t0));
             double s2 = 0; for (Index b = 0; b < 4000; ++b) s2 += dstar(b, 0) * dstar(b, 0) + dstar(b, 1) * dstar(b, 1);
             std::vector<double> sq; double tot = 0; for (double x : v) sq.push_back(x * x), tot += x * x;
             std::sort(sq.begin(), sq.end()); double top = 0; for (int i = 0; i < 40; ++i) top += sq[sq.size() - 1 - i];
             std::sort(v.begin(), v.end());
-            std::printf("  %2d %.3f  %10.3g %10.3g %10.3g   %.3f   %.3f\n", k, sk.t_net, v[2000], v[3960], v.back(), top / tot, std::sqrt(s2 / 4000));
+            std::printf("  %2d %.3f  %10.3g %10.3g %10.3g   %.3f   %.3f\n", k, sk.t0, v[2000], v[3960], v.back(), top / tot, std::sqrt(s2 / 4000));
         }
         return 0;
     }
@@ -218,11 +218,11 @@ int main(int argc, char** argv) {
             Mat<float> tgt = Mat<float>::from_shape({std::size_t(R), 2}), wt = Mat<float>::from_shape({std::size_t(R), 1});
             for (int k = 0; k < K; ++k) {
                 const auto& sk = grid[k];
-                const Mat<float> ds = tilt.velocity(traj[k], float(sk.t_net)) - base.velocity(traj[k], float(sk.t_net));
+                const Mat<float> ds = tilt.velocity(traj[k], float(sk.t0)) - base.velocity(traj[k], float(sk.t0));
                 const float wk = float(sk.d * sk.d / (sk.s * sk.s) * loss_weight(sk, w));
                 for (Index b = 0; b < batch; ++b) {
                     const Index r = Index(k) * batch + b;
-                    tt(r, 0) = float(sk.t_net); wt(r, 0) = wk;
+                    tt(r, 0) = float(sk.t0); wt(r, 0) = wk;
                     for (Index j = 0; j < 2; ++j) x(r, j) = traj[k](b, j), tgt(r, j) = ds(b, j);
                 }
             }
@@ -278,7 +278,7 @@ int main(int argc, char** argv) {
             double kl_tot = 0; std::vector<double> klb(4, 0);
             for (int k = 0; k < K; ++k) {
                 const auto& sk = mgrid[k];
-                const float t = float(sk.t_net);
+                const float t = float(sk.t0);
                 Mat<float> vt = tilt.velocity(traj[k], t), vb = base.velocity(traj[k], t);
                 Mat<float> dstar = vt - vb;
                 Mat<float> dth;

@@ -249,9 +249,9 @@ TEST_CASE("bad input: sample and eval refuse to write or print non-finite number
     write_text(dir / "huge.json", R"({"weights": [1], "means": [[1e300, 0]], "stds": [1]})");
     check_fails_leaving({"sample", "--mixture", dir / "huge.json", "--n", "5", "--steps", "3", "--out", out},
                         {"s.csv", "not written", "sample 0 coordinate 0"}, out);
-    check_fails_leaving({"sample", "--mixture", "ring", "--n", "5", "--steps", "3", "--schedule", "constant:1e300",
+    check_fails_leaving({"sample", "--mixture", "ring", "--n", "5", "--steps", "3", "--noise", "constant:1e300",
                          "--out", out},
-                        {"--schedule constant:1e300", "(0, 100]"}, out);
+                        {"--noise constant:1e300", "(0, 100]"}, out);
     data::write_samples_csv(out, zeros<float>(4, 2));
     const CliResult r = amflow({"eval", "--samples", out, "--lambda", "nan"});
     CHECK(r.status != 0);
@@ -401,8 +401,8 @@ TEST_CASE("bad input: numeric options out of range and meaningless combinations 
         {{"sample", "--mixture", "ring", "--seed", "-1"}, {"--seed", "-1"}},
         {{"finetune", "--mixture", "ring", "--steps", "3", "--loss-steps", "last:99"}, {"--loss-steps", "last:99", "K = --steps = 3"}},
         {{"finetune", "--mixture", "ring", "--steps", "3", "--method", "draft", "--draft-k", "9"}, {"--draft-k", "9"}},
-        {{"sample", "--mixture", "ring", "--schedule", "memoryless", "--ode-method", "euler"}, {"--ode-method", "memoryless"}},
-        {{"sample", "--mixture", "ring", "--schedule", "constant:1e300"}, {"constant:1e300", "(0, 100]"}},
+        {{"sample", "--mixture", "ring", "--noise", "memoryless", "--ode-method", "euler"}, {"--ode-method", "memoryless"}},
+        {{"sample", "--mixture", "ring", "--noise", "constant:1e300"}, {"constant:1e300", "(0, 100]"}},
         {{"pretrain", "--width", "0"}, {"--width", "0"}},
         {{"pretrain", "--depth", "1000"}, {"--depth", "[1, 64]"}},
         {{"finetune", "--mixture", "ring", "--width", "-2"}, {"--width", "-2"}},

@@ -31,7 +31,7 @@ TEST_CASE("cli: wrong flags and values are one-line errors with a non-zero exit"
     check_one_line_error({"sample", "--mixture", "ring", "--steps", "0", "--out", temp_path("a.csv")}, "--steps");
     check_one_line_error({"sample", "--mixture", "ring", "--n", "-3", "--out", temp_path("a.csv")}, "--n");
     check_one_line_error({"sample", "--mixture", "ring", "--steps", "ten"}, "--steps");
-    check_one_line_error({"sample", "--mixture", "ring", "--schedule", "constant:abc", "--out", temp_path("a.csv")},
+    check_one_line_error({"sample", "--mixture", "ring", "--noise", "constant:abc", "--out", temp_path("a.csv")},
                          "constant:abc");
     check_one_line_error({"sample", "--mixture", "ring", "--scheme", "rk4", "--out", temp_path("a.csv")}, "rk4");
     check_one_line_error({"pretrain", "--steps", "0", "--out", temp_path("m.ckpt")}, "--steps");
@@ -111,7 +111,7 @@ TEST_CASE("cli: --path vp end to end: exact-field samples, a short fine-tuning n
     };
     const std::string ck = temp_path("vp_finetuned.ckpt");
     const double tv_memoryless = finetune({"--out", ck});
-    const double tv_constant = finetune({"--schedule", "constant:0.5", "--out", temp_path("vp_const.ckpt")});
+    const double tv_constant = finetune({"--noise", "constant:0.5", "--out", temp_path("vp_const.ckpt")});
     MESSAGE("--path vp, mode-weight TV to the exact tilt: memoryless " << tv_memoryless << ", constant:0.5 " << tv_constant);
     CHECK(tv_memoryless < 0.15);
     CHECK(tv_constant > 2 * tv_memoryless);

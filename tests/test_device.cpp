@@ -28,7 +28,7 @@
 #include "finetune/trainer.hpp"
 #include "flow/network_field.hpp"
 #include "flow/sampler.hpp"
-#include "flow/schedule.hpp"
+#include "flow/path.hpp"
 #include "test_support.hpp"
 
 using namespace am;
@@ -251,7 +251,7 @@ struct SmallSetup {
     Rng rng{21};
     nn::VelocityMLP<float> base{2, 16, 2, rng};
     flow::NetworkVelocity base_field{base};
-    flow::StepGrid grid = flow::make_step_grid(*flow::make_schedule("condot"), flow::parse_noise("memoryless"), 10,
+    flow::StepGrid grid = flow::make_step_grid(*flow::make_path("condot"), flow::parse_noise("memoryless"), 10,
                                                flow::Scheme::Exact);
     finetune::LinearReward reward{{1.0f, 0.5f}};
     static constexpr int B = 24;
@@ -565,7 +565,7 @@ TEST_CASE("device: amflow --backend thrust on pretrain, finetune and sample; wha
                                   "needs --backend autograd");
     testing::check_one_line_error({"finetune", "--mixture", "ring", "--backend", "thrust"}, "network base");
     testing::check_one_line_error({"sample", "--mixture", "ring", "--backend", "thrust"}, "needs --backend autograd");
-    testing::check_one_line_error({"sample", "--model", ft, "--backend", "thrust", "--schedule", "ode"},
+    testing::check_one_line_error({"sample", "--model", ft, "--backend", "thrust", "--noise", "ode"},
                                   "--ode-method euler");
 }
 

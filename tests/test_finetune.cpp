@@ -10,7 +10,7 @@
 #include "finetune/trainer.hpp"
 #include "flow/exact_fields.hpp"
 #include "flow/flow_matching.hpp"
-#include "flow/schedule.hpp"
+#include "flow/path.hpp"
 
 using namespace am;
 using namespace am::finetune;
@@ -188,7 +188,7 @@ std::pair<double, double> tilt_1d(const std::string& noise, bool flip_sign, int 
     flow::CondOT condot;
     const auto grid = flow::make_step_grid(condot, flow::parse_noise(noise), K, flow::parse_scheme("exact"));
     std::vector<double> times;
-    for (const auto& st : grid) times.push_back(st.t_net);
+    for (const auto& st : grid) times.push_back(st.t0);
     StepAffine ft(base, times);
     QuadraticReward reward({float(c)}, 1.0f);
     nn::Adam<float> adam(ft.parameters(), nn::AdamConfig{3e-2});
@@ -368,7 +368,7 @@ TEST_CASE("finetune: the loss weighting scales each step's gradient and leaves i
     const int K = 10;
     const auto grid = memoryless_grid(K, "exact");
     std::vector<double> times;
-    for (const auto& st : grid) times.push_back(st.t_net);
+    for (const auto& st : grid) times.push_back(st.t0);
     StepAffine ft(base, times);
     Rng rng(17);
     for (auto p : ft.parameters())
@@ -402,7 +402,7 @@ TEST_CASE("finetune: the loss weighting scales each step's gradient and leaves i
     CHECK(loss_weight(st, LossWeighting::Paper) == 1.0);
     CHECK(loss_weight(grid[1], LossWeighting::Velocity) / loss_weight(grid[K - 1], LossWeighting::Velocity) > 50);
     {
-        const Mat<float> d_k = ft.delta(traj[k], full<float>(64, 1, float(st.t_net)), traj[k]).value();
+        const Mat<float> d_k = ft.delta(traj[k], full<float>(64, 1, float(st.t0)), traj[k]).value();
         double manual = 0;
         for (Index b = 0; b < 64; ++b) {
             const double r = d_k(b, 0) + st.s * st.s / st.d * adj.a[k + 1](b, 0);
@@ -422,7 +422,7 @@ TEST_CASE("finetune: the bootstrapped lean adjoint blends the model's estimate o
     const int K = 8;
     const auto grid = memoryless_grid(K, "exact");
     std::vector<double> times;
-    for (const auto& st : grid) times.push_back(st.t_net);
+    for (const auto& st : grid) times.push_back(st.t0);
     StepAffine ft(base, times);
     Rng rng(23);
     for (auto p : ft.parameters())
@@ -447,10 +447,10 @@ TEST_CASE("finetune: the bootstrapped lean adjoint blends the model's estimate o
         const auto& st = grid[k];
         Mat<float> v = a;
         if (k + 1 < K && st.t0 < 0.6) {
-            const Mat<float> delta = ft.velocity(traj[k], float(st.t_net)) - base.velocity(traj[k], float(st.t_net));
+            const Mat<float> delta = ft.velocity(traj[k], float(st.t0)) - base.velocity(traj[k], float(st.t0));
             v = a * float(0.7) + delta * float(-0.3 * st.d / (st.s * st.s));
         }
-        a = v * float(st.c) + base.vjp(traj[k], float(st.t_net), v) * float(st.d);
+        a = v * float(st.c) + base.vjp(traj[k], float(st.t0), v) * float(st.d);
         CAPTURE(k);
         CHECK(max_abs_diff(boot.a[k], a) <= 1e-5 * (1 + max_abs(a)));
         // the steps at and after t_max propagate the sampled adjoint alone

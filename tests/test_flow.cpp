@@ -1,4 +1,4 @@
-// flow: schedules, noise levels, the exact velocity fields and their
+// flow: paths, noise schedules, the exact velocity fields and their
 // vector-Jacobian products, the step grids of the three schemes, and the
 // samplers against closed forms (docs/design.md). mixture: the Gaussian
 // mixture data type.
@@ -20,7 +20,7 @@
 #include "flow/flow_matching.hpp"
 #include "flow/network_field.hpp"
 #include "flow/sampler.hpp"
-#include "flow/schedule.hpp"
+#include "flow/path.hpp"
 #include "test_support.hpp"
 
 using namespace am;
@@ -43,7 +43,7 @@ std::pair<double, double> moments(const Mat<float>& x) {
 // v = sum_k g_k (a' E_k[X1 | x] + b' E_k[X0 | x]), with C_k = a^2 S_k + b^2 I,
 // E_k[X1 | x] = mu_k + a S_k C_k^-1 (x - a mu_k), E_k[X0 | x] = b C_k^-1 (x - a mu_k).
 std::vector<double> mixture_velocity_ref(const data::GaussianMixture& mix, const std::vector<double>& x, double t,
-                                         const Schedule& path = CondOT()) {
+                                         const Path& path = CondOT()) {
     const double al = path.alpha(t), be = path.beta(t), ald = path.alpha_dot(t), bed = path.beta_dot(t);
     const Index n = mix.size(), d = mix.dim();
     std::vector<double> logp(n), v(d, 0.0);
@@ -90,7 +90,7 @@ struct GridMoments {
 GridMoments exact_moments(const StepGrid& grid, double m, double s) {
     double mean = 0, var = 1, cov0 = 1;
     for (const Step& st : grid) {
-        const double t = double(float(st.t_net));  // the sampler evaluates v at float(t_net)
+        const double t = double(float(st.t0));  // the sampler evaluates v at float(t0)
         const double V = t * t * s * s + (1 - t) * (1 - t);
         const double a = (t * s * s - (1 - t)) / V, b = m - a * t * m;
         const double A = st.c + st.d * a;
@@ -127,19 +127,19 @@ RingErrors ring_errors(const data::GaussianMixture& ring, const Mat<float>& x) {
 
 }  // namespace
 
-// ---- schedules and noise -------------------------------------------------------------------------
+// ---- paths and noise schedules -------------------------------------------------------------
 
-TEST_CASE("flow: schedule identities (CondOT, VP cosine)") {
+TEST_CASE("flow: path identities (CondOT, VP cosine)") {
     const CondOT condot;
     const VPCosine vp;
-    for (const Schedule* sc : {static_cast<const Schedule*>(&condot), static_cast<const Schedule*>(&vp)}) {
+    for (const Path* sc : {static_cast<const Path*>(&condot), static_cast<const Path*>(&vp)}) {
         CAPTURE(sc->name());
         // boundary values: alpha_0 = beta_1 = 0, alpha_1 = beta_0 = 1
         CHECK(sc->alpha(0.0) == 0.0);
         CHECK(sc->beta(1.0) == 0.0);
         CHECK(sc->alpha(1.0) == 1.0);
         CHECK(sc->beta(0.0) == 1.0);
-        const Noise memoryless = parse_noise("memoryless");
+        const NoiseSchedule memoryless = parse_noise("memoryless");
         for (double t : {0.05, 0.2, 0.5, 0.8, 0.95}) {
             CAPTURE(t);
             const double e = 1e-5;  // central differences: error ~ e^2 f''' ~ 1e-10
@@ -147,20 +147,20 @@ TEST_CASE("flow: schedule identities (CondOT, VP cosine)") {
             CHECK(sc->beta_dot(t) == doctest::Approx((sc->beta(t + e) - sc->beta(t - e)) / (2 * e)).epsilon(1e-8));
             const double sig = memoryless.sigma(*sc, t);
             CHECK(sig * sig == doctest::Approx(2 * sc->eta(t)).epsilon(1e-14));
-            // the drift coefficients: memoryless gv = 2, lx = kappa; constant sigma as sigma^2 / (2 eta)
+            // the drift coefficients: memoryless v_gain = 2, x_decay = kappa; constant sigma as sigma^2 / (2 eta)
             const LinearDrift bm = drift_coefficients(*sc, memoryless, t);
-            CHECK(bm.gv == 2.0);
-            CHECK(bm.lx == doctest::Approx(sc->kappa(t)).epsilon(1e-14));
+            CHECK(bm.v_gain == 2.0);
+            CHECK(bm.x_decay == doctest::Approx(sc->kappa(t)).epsilon(1e-14));
             const LinearDrift bc = drift_coefficients(*sc, parse_noise("constant:0.7"), t);
-            CHECK(bc.gv == doctest::Approx(1 + 0.49 / (2 * sc->eta(t))).epsilon(1e-12));
-            CHECK(bc.lx == doctest::Approx(0.49 * sc->kappa(t) / (2 * sc->eta(t))).epsilon(1e-12));
+            CHECK(bc.v_gain == doctest::Approx(1 + 0.49 / (2 * sc->eta(t))).epsilon(1e-12));
+            CHECK(bc.x_decay == doctest::Approx(0.49 * sc->kappa(t) / (2 * sc->eta(t))).epsilon(1e-12));
         }
-        // constant sigma: finite at t = 0 (gv = 1; eta -> infinity)
+        // constant sigma: finite at t = 0 (v_gain = 1; eta -> infinity)
         const LinearDrift b0 = drift_coefficients(*sc, parse_noise("constant:0.7"), 0.0);
-        CHECK(b0.gv == 1.0);
-        CHECK(std::isfinite(b0.lx));
-        CHECK(drift_coefficients(*sc, parse_noise("ode"), 0.3).gv == 1.0);
-        CHECK(drift_coefficients(*sc, parse_noise("ode"), 0.3).lx == 0.0);
+        CHECK(b0.v_gain == 1.0);
+        CHECK(std::isfinite(b0.x_decay));
+        CHECK(drift_coefficients(*sc, parse_noise("ode"), 0.3).v_gain == 1.0);
+        CHECK(drift_coefficients(*sc, parse_noise("ode"), 0.3).x_decay == 0.0);
     }
     for (double t : {0.1, 0.4, 0.9}) {
         CHECK(condot.kappa(t) == doctest::Approx(1 / t).epsilon(1e-14));
@@ -171,9 +171,9 @@ TEST_CASE("flow: schedule identities (CondOT, VP cosine)") {
         CHECK(vp.kappa(t) == doctest::Approx(M_PI / 2 / std::tan(M_PI * t / 2)).epsilon(1e-12));
         CHECK(vp.eta(t) == doctest::Approx(vp.kappa(t)).epsilon(1e-12));
     }
-    CHECK(make_schedule("condot")->name() == "condot");
-    CHECK(make_schedule("vp-cosine")->name() == "vp-cosine");
-    CHECK(error_of([] { make_schedule("vp"); }).find("unknown schedule 'vp'") != std::string::npos);
+    CHECK(make_path("condot")->name() == "condot");
+    CHECK(make_path("vp-cosine")->name() == "vp-cosine");
+    CHECK(error_of([] { make_path("vp"); }).find("unknown path 'vp'") != std::string::npos);
 }
 
 TEST_CASE("flow: SDE drift and score from the velocity") {
@@ -204,10 +204,10 @@ TEST_CASE("flow: SDE drift and score from the velocity") {
 }
 
 TEST_CASE("flow: parse_noise, parse_scheme: accepted forms and one-line errors") {
-    CHECK(parse_noise("ode").kind == Noise::Kind::ODE);
-    CHECK(parse_noise("memoryless").kind == Noise::Kind::Memoryless);
-    const Noise c = parse_noise("constant:0.5");
-    CHECK(c.kind == Noise::Kind::Constant);
+    CHECK(parse_noise("ode").kind == NoiseSchedule::Kind::ODE);
+    CHECK(parse_noise("memoryless").kind == NoiseSchedule::Kind::Memoryless);
+    const NoiseSchedule c = parse_noise("constant:0.5");
+    CHECK(c.kind == NoiseSchedule::Kind::Constant);
     CHECK(c.value == 0.5);
     CHECK(parse_noise("constant:2e-1").value == 0.2);
     CHECK(parse_noise("constant:.25").value == 0.25);
@@ -280,7 +280,7 @@ TEST_CASE("flow: vjp of the exact fields equals a finite-difference Jacobian") {
     mix3.covs = {Mat<double>{{0.4, 0.1, 0.0}, {0.1, 0.3, 0.05}, {0.0, 0.05, 0.2}},
                  Mat<double>{{0.3, -0.1, 0.1}, {-0.1, 0.5, 0.0}, {0.1, 0.0, 0.25}}};
     mix3.validate();
-    const std::vector<std::shared_ptr<const Schedule>> paths = {std::make_shared<CondOT>(),
+    const std::vector<std::shared_ptr<const Path>> paths = {std::make_shared<CondOT>(),
                                                                 std::make_shared<VPCosine>()};
     for (const auto& path : paths)
     for (const data::GaussianMixture& mix : {full_cov_mixture(), data::default_ring(), mix3}) {
@@ -355,7 +355,6 @@ TEST_CASE("flow: exact-scheme grids match the closed forms and their defining in
         for (int k = 0; k < K; ++k) {
             CAPTURE(k);
             const double t0 = double(k) / K, t1 = double(k + 1) / K;
-            CHECK(g[k].t_net == doctest::Approx(t0).epsilon(1e-15));
             CHECK(g[k].t0 == doctest::Approx(t0).epsilon(1e-15));
             CHECK(g[k].t1 == doctest::Approx(t1).epsilon(1e-15));
             CHECK(g[k].c == doctest::Approx(t0 / t1).epsilon(1e-14));
@@ -372,14 +371,14 @@ TEST_CASE("flow: exact-scheme grids match the closed forms and their defining in
         }
         // VP memoryless (Gauss-Legendre): for N(0, I) data v = 0, the frozen-v step is exact
         // and keeps N(0, I): c^2 + s^2 = 1; d = 2 int alpha / alpha(t1) = (4/pi)(cos a0 - cos a1) / sin a1
-        const StepGrid gv = make_step_grid(vp, parse_noise("memoryless"), K, Scheme::Exact);
+        const StepGrid v_gain = make_step_grid(vp, parse_noise("memoryless"), K, Scheme::Exact);
         for (int k = 0; k < K; ++k) {
             const double t0 = double(k) / K, t1 = double(k + 1) / K;
-            CHECK(gv[k].c * gv[k].c + gv[k].s * gv[k].s == doctest::Approx(1.0).epsilon(1e-12));
+            CHECK(v_gain[k].c * v_gain[k].c + v_gain[k].s * v_gain[k].s == doctest::Approx(1.0).epsilon(1e-12));
             const double dd = 4 / M_PI * (std::cos(M_PI * t0 / 2) - std::cos(M_PI * t1 / 2)) / std::sin(M_PI * t1 / 2);
-            CHECK(gv[k].d == doctest::Approx(dd).epsilon(1e-12));
+            CHECK(v_gain[k].d == doctest::Approx(dd).epsilon(1e-12));
         }
-        // CondOT, constant sigma: lx = sigma^2 / (2 (1 - t)), so with q = sigma^2 / 2
+        // CondOT, constant sigma: x_decay = sigma^2 / (2 (1 - t)), so with q = sigma^2 / 2
         // c = ((1 - t1)/(1 - t0))^q, s^2 = sigma^2 (1-t1)^{2q} ((1-t0)^{1-2q} - (1-t1)^{1-2q}) / (1 - 2q),
         // d = int ((1 - t1)/(1 - u))^q (1 + q u / (1 - u)) du; the last step is Euler-Maruyama at 1 - h.
         const double sig = 0.5, q = sig * sig / 2;
@@ -400,10 +399,10 @@ TEST_CASE("flow: exact-scheme grids match the closed forms and their defining in
         CHECK(gc.back().c == doctest::Approx(1 - h * q / (1 - tl)));
         CHECK(gc.back().d == doctest::Approx(h * (1 + q * tl / (1 - tl))));
         CHECK(gc.back().s == doctest::Approx(std::sqrt(h) * sig));
-        // VP, constant sigma: lx = sigma^2 / 2 exactly, so again c^2 + s^2 = 1 (before the last step)
+        // VP, constant sigma: x_decay = sigma^2 / 2 exactly, so again c^2 + s^2 = 1 (before the last step)
         const StepGrid gvc = make_step_grid(vp, parse_noise("constant:0.5"), K, Scheme::Exact);
         for (int k = 0; k + 1 < K; ++k) CHECK(gvc[k].c * gvc[k].c + gvc[k].s * gvc[k].s == doctest::Approx(1.0).epsilon(1e-12));
-        for (const StepGrid* grid : {&g, &gv, &gc, &gvc})
+        for (const StepGrid* grid : {&g, &v_gain, &gc, &gvc})
             for (const Step& st : *grid) CHECK((std::isfinite(st.c) && std::isfinite(st.d) && std::isfinite(st.s)));
     }
 }
@@ -419,7 +418,7 @@ TEST_CASE("flow: paper and offset grids are Algorithm 1 and the WORKLOADS.md gri
         CAPTURE(k);
         const double t = k * h;
         // WORKLOADS.md: kappa_k = 1/(t_k + h), sigma_k^2 = 2 (1 - t_k)/(t_k + h), drift 2 v - kappa x
-        CHECK(off[k].t_net == doctest::Approx(t).epsilon(1e-15));
+        CHECK(off[k].t0 == doctest::Approx(t).epsilon(1e-15));
         CHECK(off[k].c == doctest::Approx(1 - h / (t + h)).epsilon(1e-14));
         CHECK(off[k].d == doctest::Approx(2 * h).epsilon(1e-14));
         CHECK(off[k].s == doctest::Approx(std::sqrt(h) * std::sqrt(2 * (1 - t) / (t + h))).epsilon(1e-14));

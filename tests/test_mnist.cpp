@@ -15,7 +15,7 @@
 #include "finetune/image_eval.hpp"
 #include "finetune/trainer.hpp"
 #include "flow/network_field.hpp"
-#include "flow/schedule.hpp"
+#include "flow/path.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/classifier.hpp"
 #include "test_support.hpp"

@@ -1,7 +1,7 @@
 // amflow demo: the whole 2-D story from nothing.
 //   1. pretrain a velocity network on the default ring by flow matching;
 //   2. fine-tune it toward the reward c.x, c = (1, 0), lambda = 0.5:
-//      adjoint matching under the memoryless schedule, adjoint matching under
+//      adjoint matching under the memoryless noise schedule, adjoint matching under
 //      a constant sigma, and BPTT (memoryless);
 //   3. sample each with the ODE and with the memoryless SDE, and compare with
 //      the exact tilted mixture in a table;
@@ -30,7 +30,7 @@ struct DemoOptions {
 };
 
 struct Row {
-    std::string method, schedule, sampler;
+    std::string method, noise, sampler;
     finetune::Evaluation ev, ev_net;  // against the exact tilt; against the tilt of the base's own weights
     double sec_per_iter = 0, peak_mb = 0;
 };
@@ -40,7 +40,7 @@ void print_table(const std::vector<Row>& rows) {
                 "TV", "TV(base w)", "mean shift", "reward", "diversity", "s/iter", "peak MB");
     for (const auto& r : rows)
         std::printf("%-10s %-14s %-11s %8.3f %10.3f %12.3f %6.3f/%-5.3f %10.3f %9.3f %9.0f\n", r.method.c_str(),
-                    r.schedule.c_str(), r.sampler.c_str(), r.ev.tv, r.ev_net.tv, r.ev.max_mean_error,
+                    r.noise.c_str(), r.sampler.c_str(), r.ev.tv, r.ev_net.tv, r.ev.max_mean_error,
                     r.ev.reward_mean, r.ev.reward_exact, r.ev.diversity, r.sec_per_iter, r.peak_mb);
     std::printf("TV: mode-weight total variation to the exact tilt; TV(base w): to the tilt of the base\n"
                 "network's own mode weights; mean shift: largest distance between a mode's sample mean and\n"
@@ -93,7 +93,7 @@ void run_demo(const DemoOptions& o) {
                 base_ev.max_mean_error);
 
     // 2-3. fine-tuning and evaluation
-    struct Run { std::string method, schedule; };
+    struct Run { std::string method, noise; };
     const std::vector<Run> runs = {{"am", "memoryless"}, {"am", "constant:0.5"}, {"bptt", "memoryless"}};
     std::vector<Row> table;
     auto layer = [](const Mat<float>& x, plot::Rgb color) {
@@ -106,7 +106,7 @@ void run_demo(const DemoOptions& o) {
                                        {"exact target", layer(target.sample(o.n_eval, srng), plot::colors::green)}};
     for (const auto& run : runs) {
         std::printf("== fine-tuning: %s under %s, %ld iterations of %ld trajectories, K = %d\n", run.method.c_str(),
-                    run.schedule.c_str(), o.iters, long(o.batch), o.K);
+                    run.noise.c_str(), o.iters, long(o.batch), o.K);
         std::fflush(stdout);
         Rng frng(o.seed + 20);
         auto ft = make_finetuned(base, 0, 0, frng);
@@ -115,7 +115,7 @@ void run_demo(const DemoOptions& o) {
         cfg.lambda = o.lambda;
         cfg.batch = o.batch;
         cfg.adam = nn::AdamConfig{o.lr};
-        finetune::FineTuner tuner(*ft, reward, make_grid(*path, run.schedule, "exact", o.K), cfg, o.seed + 30);
+        finetune::FineTuner tuner(*ft, reward, make_grid(*path, run.noise, "exact", o.K), cfg, o.seed + 30);
         const auto summary = run_finetuning([&] { return tuner.iterate(); }, o.iters, std::max<long>(1, o.iters / 5), "   " + run.method);
         Rng erng(o.seed + 40);
         const Mat<float> x_ode = flow::draw_samples(*ft, *path,
@@ -123,12 +123,12 @@ void run_demo(const DemoOptions& o) {
         const Mat<float> x_sde = flow::draw_samples(*ft, *path,
             sampler_settings(*path, "memoryless", "exact", o.K), o.n_eval, erng);
         for (const auto& [name, x] : {std::pair<std::string, const Mat<float>&>{"ODE", x_ode}, {"memoryless", x_sde}}) {
-            table.push_back({run.method, run.schedule, name, finetune::evaluate(x, target, &reward),
+            table.push_back({run.method, run.noise, name, finetune::evaluate(x, target, &reward),
                              finetune::evaluate(x, target_net, &reward), summary.seconds_per_iter, summary.peak_rss_mb});
             table.back().ev.check_finite();  // the table never shows nan
             table.back().ev_net.check_finite();
         }
-        panels.push_back({run.method + ", " + run.schedule, layer(x_sde, plot::colors::blue)});
+        panels.push_back({run.method + ", " + run.noise, layer(x_sde, plot::colors::blue)});
     }
     print_table(table);
     plot::ScatterOptions so;

@@ -16,7 +16,7 @@ namespace am::cli {
 
 namespace {
 struct FineTuneOptions {
-    std::string model, mixture, reward = "linear:1,0", method = "am", schedule = "memoryless", scheme = "exact";
+    std::string model, mixture, reward = "linear:1,0", method = "am", noise = "memoryless", scheme = "exact";
     std::string loss_steps = "all", out = "finetuned.ckpt", samples, plot, backend = "autograd", path;
     double lambda = 0.5, lr = 3e-4, clip = 0, weight_decay = 0, clip_norm = 0, lr_final = 1, clip_rel = 0;
     int steps = 40, draft_k = 1;
@@ -106,9 +106,9 @@ void run_finetune(const FineTuneOptions& given) {
     cfg.lr_final_fraction = o.lr_final;
     cfg.clip_relative = o.clip_rel;
     const Backend backend = parse_backend(o.backend);
-    std::fprintf(stderr, "finetune: %s on the %s; reward %s, lambda %g, schedule %s (%s), K = %d, batch %ld, %s\n",
+    std::fprintf(stderr, "finetune: %s on the %s; reward %s, lambda %g, noise %s (%s), K = %d, batch %ld, %s\n",
                  o.method.c_str(), base.describe().c_str(), reward->describe().c_str(), o.lambda,
-                 o.schedule.c_str(), o.scheme.c_str(), o.steps, long(o.batch), backend_name(backend).c_str());
+                 o.noise.c_str(), o.scheme.c_str(), o.steps, long(o.batch), backend_name(backend).c_str());
     FineTuneSummary summary;
     if (backend == Backend::Thrust) {
         // the Thrust engine: method am on a trainable copy of a network base
@@ -117,12 +117,12 @@ void run_finetune(const FineTuneOptions& given) {
         auto* copy = dynamic_cast<finetune::CopyOfNetwork*>(ft.get());
         AM_CHECK(base.network() && copy, "--backend thrust needs a network base (--model); an exact base "
                                          "(--mixture) needs --backend autograd");
-        device::AMTrainer trainer(*base.network(), copy->net(), *reward, make_grid(base.path(), o.schedule, o.scheme, o.steps),
+        device::AMTrainer trainer(*base.network(), copy->net(), *reward, make_grid(base.path(), o.noise, o.scheme, o.steps),
                                   cfg, o.seed + 1);
         summary = run_finetuning([&] { return trainer.iterate(); }, o.iters, o.report_every, "finetune");
         trainer.download(copy->net());
     } else {
-        finetune::FineTuner tuner(*ft, *reward, make_grid(base.path(), o.schedule, o.scheme, o.steps), cfg, o.seed + 1);
+        finetune::FineTuner tuner(*ft, *reward, make_grid(base.path(), o.noise, o.scheme, o.steps), cfg, o.seed + 1);
         summary = run_finetuning([&] { return tuner.iterate(); }, o.iters, o.report_every, "finetune");
     }
 
@@ -144,9 +144,9 @@ void run_finetune(const FineTuneOptions& given) {
     if (!classifier && base.mixture())
         evaluation = finetune::evaluate(x, finetune::exact_tilt(*base.mixture(), *reward, o.lambda), reward.get()).to_json();
     files.commit();
-    std::printf("{\"method\": \"%s\", \"backend\": \"%s\", \"schedule\": \"%s\", \"seconds_per_iter\": %.4f, "
+    std::printf("{\"method\": \"%s\", \"backend\": \"%s\", \"noise\": \"%s\", \"seconds_per_iter\": %.4f, "
                 "\"peak_rss_mb\": %.1f, \"checkpoint\": \"%s\"}\n",
-                o.method.c_str(), o.backend.c_str(), o.schedule.c_str(), summary.seconds_per_iter, summary.peak_rss_mb,
+                o.method.c_str(), o.backend.c_str(), o.noise.c_str(), summary.seconds_per_iter, summary.peak_rss_mb,
                 o.out.c_str());
     if (classifier) evaluate_image_model(o, base, x, *classifier);
     if (!evaluation.empty()) std::printf("%s\n", evaluation.c_str());
@@ -164,7 +164,7 @@ void register_finetune(CLI::App& app) {
     cmd->add_option("--lambda", o->lambda, "reward multiplier: target p_base exp(lambda r) (images: 1)")->capture_default_str()
         ->check(real_in(-kMaxLambda, kMaxLambda));
     cmd->add_option("--method", o->method, "am | basic-am | bptt | draft | refl")->capture_default_str();
-    cmd->add_option("--schedule", o->schedule,
+    cmd->add_option("--noise", o->noise,
                     "noise of the training trajectories: memoryless | constant:SIGMA | ode (ode: Euler on the "
                     "step grid; --samples are drawn with the memoryless SDE)")->capture_default_str();
     cmd->add_option("--scheme", o->scheme, "exact | paper | offset")->capture_default_str();

@@ -8,17 +8,17 @@
 
 namespace am::cli {
 
-flow::StepGrid make_grid(const flow::Schedule& path, const std::string& schedule, const std::string& scheme, int K) {
+flow::StepGrid make_grid(const flow::Path& path, const std::string& noise, const std::string& scheme, int K) {
     AM_CHECK(K > 0, "--steps must be a positive number of sampler steps, got " + std::to_string(K));
-    if (schedule.rfind("constant:", 0) == 0) {
-        const auto sigma = parse_double(schedule.substr(9));
+    if (noise.rfind("constant:", 0) == 0) {
+        const auto sigma = parse_double(noise.substr(9));
         AM_CHECK(!sigma || (*sigma >= 0 && *sigma <= kMaxSigma),
-                 "--schedule " + schedule + ": SIGMA must be in (0, " + format_number(kMaxSigma) + "]");
+                 "--noise " + noise + ": SIGMA must be in (0, " + format_number(kMaxSigma) + "]");
     }
-    return flow::make_step_grid(path, flow::parse_noise(schedule), K, flow::parse_scheme(scheme));
+    return flow::make_step_grid(path, flow::parse_noise(noise), K, flow::parse_scheme(scheme));
 }
 
-flow::SamplerSettings sampler_settings(const flow::Schedule& path, const std::string& schedule,
+flow::SamplerSettings sampler_settings(const flow::Path& path, const std::string& noise,
                                        const std::string& scheme, int K, const std::string& ode_method) {
     AM_CHECK(K > 0, "--steps must be a positive number of sampler steps, got " + std::to_string(K));
     flow::SamplerSettings s;
@@ -26,12 +26,12 @@ flow::SamplerSettings sampler_settings(const flow::Schedule& path, const std::st
     AM_CHECK(ode_method == "euler" || ode_method == "heun",
              "--ode-method '" + ode_method + "': expected euler or heun");
     s.ode_method = flow::parse_ode_method(ode_method);
-    if (schedule == "ode") {
-        s.noise = flow::parse_noise(schedule);
+    if (noise == "ode") {
+        s.noise = flow::parse_noise(noise);
         return s;
     }
-    make_grid(path, schedule, scheme, K);  // validates --schedule and --scheme as the fine-tuner sees them
-    s.noise = flow::parse_noise(schedule);
+    make_grid(path, noise, scheme, K);  // validates --noise and --scheme as the fine-tuner sees them
+    s.noise = flow::parse_noise(noise);
     s.scheme = flow::parse_scheme(scheme);
     return s;
 }
@@ -61,9 +61,9 @@ CLI::Validator real_in(double lo, double hi, bool open_lo, bool open_hi) {
 
 CLI::Validator seed_value() { return integer_in(0, std::numeric_limits<long>::max()); }
 
-void check_ode_method(const CLI::App& cmd, const std::string& schedule) {
-    AM_CHECK(schedule == "ode" || cmd.count("--ode-method") == 0,
-             "--ode-method is for --schedule ode; with the SDE schedule '" + schedule +
+void check_ode_method(const CLI::App& cmd, const std::string& noise) {
+    AM_CHECK(noise == "ode" || cmd.count("--ode-method") == 0,
+             "--ode-method is for --noise ode; with the SDE noise schedule '" + noise +
                  "' the sampler is the SDE's (--scheme)");
 }
 

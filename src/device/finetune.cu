@@ -61,7 +61,7 @@ void sample_trajectories(const MLPLayout& m, const float* params, const std::vec
         // a chosen step's forward goes to its rows of the loss's tape, its velocities to its block of g
         const int j = slot[k];
         float* v = j >= 0 ? buf.g.data() + std::size_t(j) * block : buf.v.data();
-        mlp_forward(m, params, x, nullptr, grid[k].t_net, B, v, j >= 0 ? buf.loss_tape : buf.tape,
+        mlp_forward(m, params, x, nullptr, grid[k].t0, B, v, j >= 0 ? buf.loss_tape : buf.tape,
                     j >= 0 ? j * B : 0);
         sde_step(x, v, grid[k], key, std::uint32_t(k + 1), row0, B, m.d, traj.data() + (k + 1) * block);
     }
@@ -77,7 +77,7 @@ void lean_adjoint(const MLPLayout& m, const float* base_params, const std::vecto
     v_base.resize(K * block);
     buf.t_base.resize(K * std::size_t(B));
     for (std::size_t k = 0; k < K; ++k)
-        thrust::fill(thrust::device, buf.t_base.data() + k * B, buf.t_base.data() + (k + 1) * B, grid[k].t_net);
+        thrust::fill(thrust::device, buf.t_base.data() + k * B, buf.t_base.data() + (k + 1) * B, grid[k].t0);
     buf.base_tape.resize(m, int(K) * B);
     mlp_forward(m, base_params, traj.data(), buf.t_base.data(), 0.0f, int(K) * B, v_base.data(), buf.base_tape, 0);
     for (std::size_t k = K; k-- > 0;) {
@@ -102,7 +102,7 @@ void loss_forward(const MLPLayout& m, const float* params, const std::vector<Ste
     for (std::size_t j = 0; j < S; ++j) {  // the rows of step k: X_k and t_k, stacked
         const int k = steps[j];
         copy_block(traj.data() + k * block, block, buf.x.data() + j * block);
-        thrust::fill(thrust::device, buf.t.data() + j * B, buf.t.data() + (j + 1) * B, grid[k].t_net);
+        thrust::fill(thrust::device, buf.t.data() + j * B, buf.t.data() + (j + 1) * B, grid[k].t0);
     }
     buf.loss_tape.resize(m, int(R));
     mlp_forward(m, params, buf.x.data(), buf.t.data(), 0.0f, int(R), buf.g.data(), buf.loss_tape, 0);

@@ -30,7 +30,7 @@ namespace am::device {
 
 // The coefficients of one step of a flow::StepGrid, in float as the reference uses them.
 struct StepCoef {
-    float t_net, c, d, s, h;  // h = t1 - t0
+    float t0, c, d, s, h;  // the velocity's time t0, h = t1 - t0
 };
 
 // out (B, d) = noise(key, row0 + b, stream, j).

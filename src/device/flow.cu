@@ -46,7 +46,7 @@ void sample(const MLPLayout& m, const float* params, const std::vector<StepCoef>
         buf.tape.resize(m, rows);
         normal_fill(key, 0, std::size_t(row0), rows, m.d, cur);
         for (std::size_t k = 0; k < grid.size(); ++k) {
-            mlp_forward(m, params, cur, nullptr, grid[k].t_net, rows, buf.v.data(), buf.tape, 0);
+            mlp_forward(m, params, cur, nullptr, grid[k].t0, rows, buf.v.data(), buf.tape, 0);
             sde_step(cur, buf.v.data(), grid[k], key, std::uint32_t(k + 1), std::size_t(row0), rows, m.d, nxt);
             std::swap(cur, nxt);
         }

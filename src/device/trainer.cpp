@@ -14,7 +14,7 @@ namespace am::device {
 std::vector<StepCoef> step_coefficients(const flow::StepGrid& grid) {
     std::vector<StepCoef> out;
     for (const flow::Step& s : grid)
-        out.push_back(StepCoef{float(s.t_net), float(s.c), float(s.d), float(s.s), float(s.t1 - s.t0)});
+        out.push_back(StepCoef{float(s.t0), float(s.c), float(s.d), float(s.s), float(s.t1 - s.t0)});
     return out;
 }
 
@@ -118,7 +118,7 @@ finetune::IterationStats AMTrainer::iterate() {
 
 void AMTrainer::download(const nn::VelocityMLP<float>& net) const { download_parameters(ft_, net); }
 
-FMTrainer::FMTrainer(const nn::VelocityMLP<float>& net, const flow::Schedule& schedule,
+FMTrainer::FMTrainer(const nn::VelocityMLP<float>& net, const flow::Path& schedule,
                      std::function<Mat<float>(Index, Rng&)> data, Index batch, nn::AdamConfig adam)
     : m_(layout_of(net)), schedule_(schedule), data_(std::move(data)), batch_(batch), adam_(adam_state(adam)) {
     require_device();
@@ -155,7 +155,7 @@ double FMTrainer::step(Rng& rng) {
 
 void FMTrainer::download(const nn::VelocityMLP<float>& net) const { download_parameters(params_, net); }
 
-flow::TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const flow::Schedule& schedule,
+flow::TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const flow::Path& schedule,
                                    const std::function<Mat<float>(Index, Rng&)>& data,
                                    const flow::FlowMatchingConfig& cfg, Rng& rng, nn::VelocityMLP<float>* ema) {
     AM_CHECK(cfg.ema_decay >= 0 && cfg.ema_decay < 1, "flow matching: the EMA decay must be in [0, 1)");

@@ -21,7 +21,7 @@
 #include "device/optim.hpp"
 #include "finetune/trainer.hpp"
 #include "flow/flow_matching.hpp"
-#include "flow/schedule.hpp"
+#include "flow/path.hpp"
 
 namespace am::device {
 
@@ -60,7 +60,7 @@ private:
 // loss, its gradient, Adam) runs on the device.
 class FMTrainer {
 public:
-    FMTrainer(const nn::VelocityMLP<float>& net, const flow::Schedule& schedule,
+    FMTrainer(const nn::VelocityMLP<float>& net, const flow::Path& schedule,
               std::function<Mat<float>(Index, Rng&)> data, Index batch, nn::AdamConfig adam);
     double step(Rng& rng);  // returns the batch's loss
     AdamState& optimizer() { return adam_; }
@@ -70,7 +70,7 @@ public:
 
 private:
     MLPLayout m_;
-    const flow::Schedule& schedule_;
+    const flow::Path& schedule_;
     std::function<Mat<float>(Index, Rng&)> data_;
     Index batch_;
     Array params_, grad_;
@@ -81,7 +81,7 @@ private:
 // flow::train_flow_matching on the device: the same loop (flow::run_flow_matching)
 // over FMTrainer steps, the moving average of the weights kept on the device;
 // net (and ema, when given with cfg.ema_decay > 0) receive the weights at the end.
-flow::TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const flow::Schedule& schedule,
+flow::TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const flow::Path& schedule,
                                    const std::function<Mat<float>(Index, Rng&)>& data,
                                    const flow::FlowMatchingConfig& cfg, Rng& rng,
                                    nn::VelocityMLP<float>* ema = nullptr);

@@ -52,7 +52,7 @@ Adjoint lean_recursion(const flow::VelocityField& base, const flow::StepGrid& gr
     out.a[K] = a_terminal;
     for (std::size_t k = K; k-- > 0;) {
         const auto& st = grid[k];
-        const float t = float(st.t_net);
+        const float t = float(st.t0);
         const bool blend = ft && bootstrap.weight > 0 && k + 1 < K && st.s > 0 && st.d != 0 &&
                            st.t0 < bootstrap.t_max;
         Mat<float> blended;
@@ -123,7 +123,7 @@ Adjoint full_adjoint(const FineTunedModel& ft, const flow::StepGrid& grid,
         const auto& st = grid[k];
         AM_CHECK(st.s > 0, "full adjoint: step " + std::to_string(k) +
                                " has no noise (sigma = 0): the control cost is undefined");
-        const float t = float(st.t_net);
+        const float t = float(st.t0);
         const Mat<float>& a1 = out.a[k + 1];
         Mat<float> v_ft;
         out.v_base[k] = ft.base().velocity(traj[k], t);
@@ -247,7 +247,7 @@ ag::Var<float> adjoint_matching_loss(const FineTunedModel& ft, const flow::StepG
         const float wk = float(loss_weight(st, weighting));
         for (Index b = 0; b < B; ++b) {
             const Index r = Index(j) * B + b;
-            t(r, 0) = float(st.t_net);
+            t(r, 0) = float(st.t0);
             scale(r, 0) = sc;
             dt(r, 0) = float(h);
             weight(r, 0) = wk;
@@ -293,7 +293,7 @@ ag::Var<float> bptt_loss(const FineTunedModel& ft, const flow::StepGrid& grid, c
         AM_CHECK(st.s > 0, "bptt: step " + std::to_string(k) +
                                " has sigma = 0; the control cost ||u||^2 is then infinite "
                                "(use a schedule with noise, e.g. memoryless)");
-        const float t = float(st.t_net);
+        const float t = float(st.t0);
         Var<float> v_ft = ft.forward(x, t);
         Var<float> delta = v_ft - ft.base().forward(x, t);
         cost = cost + ag::sum(ag::square(delta), 1) * float(st.d * st.d / (2 * st.s * st.s));

@@ -80,7 +80,7 @@ private:
 class StepAffine : public FineTunedModel {
 public:
     // One (A_k, B_k) pair per step of a K-step grid; step k is the one whose
-    // network time is nearest to t (times t_net of the grid, ascending).
+    // network time is nearest to t (the steps' t0, ascending).
     StepAffine(const flow::VelocityField& base, std::vector<double> step_times);
     Var<float> forward(const Var<float>& x, float t) const override;
     Var<float> delta(const Mat<float>& x, const Mat<float>& t, const Mat<float>& v_base) const override;

@@ -155,7 +155,7 @@ Var<float> FineTuner::backprop_through_time(IterationStats& st) {
 // One step X_{k+1} = c X_k + d v_ft + s eps on the tape.
 namespace {
 Var<float> tape_step(const FineTunedModel& m, const flow::Step& s, const Var<float>& x, Rng& rng) {
-    Var<float> v = m.forward(x, float(s.t_net));
+    Var<float> v = m.forward(x, float(s.t0));
     return x * float(s.c) + v * float(s.d) + Var<float>(rng.normal<float>(x.rows(), x.cols()) * float(s.s));
 }
 }  // namespace
@@ -182,7 +182,7 @@ Var<float> FineTuner::refl(IterationStats& st) {
         for (std::size_t k = 0; k < stop; ++k) x = tape_step(model_, grid_[k], Var<float>(x), rng_).value();
     }
     // CondOT one-step denoiser: E[X_1 | X_t = x] = x + (1 - t) v(x, t)
-    const float t = float(grid_[stop].t_net);
+    const float t = float(grid_[stop].t0);
     Var<float> x1_hat = Var<float>(x) + model_.forward(Var<float>(x), t) * (1.0f - t);
     Var<float> r = reward_.forward(x1_hat);
     st.reward_mean = xt::mean(r.value())();

@@ -41,7 +41,7 @@ Mat<float> GaussianVelocity1D::vjp(const Mat<float>& x, float t, const Mat<float
 
 // ---- Gaussian mixture -----------------------------------------------------------------------------
 
-MixtureVelocity::MixtureVelocity(data::GaussianMixture mix, std::shared_ptr<const Schedule> path)
+MixtureVelocity::MixtureVelocity(data::GaussianMixture mix, std::shared_ptr<const Path> path)
     : mix_(std::move(mix)), path_(std::move(path)) {
     mix_.validate();
     AM_CHECK(path_ != nullptr, "MixtureVelocity: no path");

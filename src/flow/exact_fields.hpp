@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "data/mixture.hpp"
-#include "flow/schedule.hpp"
+#include "flow/path.hpp"
 #include "flow/velocity_field.hpp"
 
 namespace am::flow {
@@ -45,18 +45,18 @@ private:
 class MixtureVelocity : public VelocityField {
 public:
     explicit MixtureVelocity(data::GaussianMixture mix,
-                             std::shared_ptr<const Schedule> path = std::make_shared<CondOT>());
+                             std::shared_ptr<const Path> path = std::make_shared<CondOT>());
     Index dim() const override { return mix_.dim(); }
     Mat<float> velocity(const Mat<float>& x, float t) const override;
     Mat<float> vjp(const Mat<float>& x, float t, const Mat<float>& cot, Mat<float>* v_out = nullptr) const override;
     const data::GaussianMixture& mixture() const { return mix_; }
-    const Schedule& path() const { return *path_; }
+    const Path& path() const { return *path_; }
 
 private:
     // v (and J^T cot when cot is given) for every row.
     void evaluate(const Mat<float>& x, float t, const Mat<float>* cot, Mat<float>* v, Mat<float>* jtc) const;
     data::GaussianMixture mix_;
-    std::shared_ptr<const Schedule> path_;
+    std::shared_ptr<const Path> path_;
 };
 
 }  // namespace am::flow

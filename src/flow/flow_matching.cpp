@@ -12,7 +12,7 @@ namespace {
 
 // X_t = alpha_t x1 + beta_t x0 and the target velocity alpha_dot_t x1 + beta_dot_t x0,
 // row by row: x1, x0 (B, d), t (B, 1) -> xt, target (B, d).
-void interpolate(const Schedule& schedule, const Mat<float>& x1, const Mat<float>& x0, const Mat<float>& t,
+void interpolate(const Path& schedule, const Mat<float>& x1, const Mat<float>& x0, const Mat<float>& t,
                  Mat<float>& xt, Mat<float>& target) {
     const Index B = rows(x1), d = cols(x1);
     xt = Mat<float>::from_shape(x1.shape());
@@ -30,7 +30,7 @@ void interpolate(const Schedule& schedule, const Mat<float>& x1, const Mat<float
 
 }  // namespace
 
-ag::Var<float> flow_matching_loss(const nn::VelocityMLP<float>& net, const Schedule& schedule,
+ag::Var<float> flow_matching_loss(const nn::VelocityMLP<float>& net, const Path& schedule,
                                   const Mat<float>& x1, const Mat<float>& x0, const Mat<float>& t) {
     AM_CHECK(x1.shape() == x0.shape() && rows(t) == rows(x1) && cols(t) == 1,
              "flow_matching_loss: expected x1, x0 (B, d) and t (B, 1), got " + shape_str(x1) + ", " +
@@ -40,7 +40,7 @@ ag::Var<float> flow_matching_loss(const nn::VelocityMLP<float>& net, const Sched
     return ag::mean(ag::square(net.forward(ag::Var<float>(xt), ag::Var<float>(t)) - ag::Var<float>(target)));
 }
 
-HeldOutLoss evaluate_flow_matching_loss(const nn::VelocityMLP<float>& net, const Schedule& schedule,
+HeldOutLoss evaluate_flow_matching_loss(const nn::VelocityMLP<float>& net, const Path& schedule,
                                         const Mat<float>& x1, int repeats, std::uint64_t seed) {
     AM_CHECK(repeats > 0 && rows(x1) > 0 && cols(x1) == net.dim(),
              "evaluate_flow_matching_loss: expected data (n, " + std::to_string(net.dim()) +
@@ -77,7 +77,7 @@ HeldOutLoss evaluate_flow_matching_loss(const nn::VelocityMLP<float>& net, const
     return out;
 }
 
-FlowMatchingTrainer::FlowMatchingTrainer(nn::VelocityMLP<float>& net, const Schedule& schedule,
+FlowMatchingTrainer::FlowMatchingTrainer(nn::VelocityMLP<float>& net, const Path& schedule,
                                          std::function<Mat<float>(Index, Rng&)> data, Index batch,
                                          nn::AdamConfig adam)
     : net_(net), schedule_(schedule), data_(std::move(data)), batch_(batch), adam_(net.parameters(), adam) {
@@ -100,7 +100,7 @@ double FlowMatchingTrainer::step(Rng& rng) {
     return value;
 }
 
-TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Schedule& schedule,
+TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Path& schedule,
                              const std::function<Mat<float>(Index, Rng&)>& data,
                              const FlowMatchingConfig& cfg, Rng& rng, nn::VelocityMLP<float>* ema) {
     AM_CHECK(cfg.steps > 0 && cfg.batch > 0 && cfg.log_every > 0,

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "flow/schedule.hpp"
+#include "flow/path.hpp"
 #include "nn/mlp.hpp"
 #include "nn/optim.hpp"
 
@@ -16,7 +16,7 @@ namespace am::flow {
 
 // Mean over all entries of (v_theta(X_t, t) - target)^2.
 // x1: data (B, d), x0: noise (B, d), t: times (B, 1).
-ag::Var<float> flow_matching_loss(const nn::VelocityMLP<float>& net, const Schedule& schedule,
+ag::Var<float> flow_matching_loss(const nn::VelocityMLP<float>& net, const Path& schedule,
                                   const Mat<float>& x1, const Mat<float>& x0, const Mat<float>& t);
 
 // The flow-matching loss of `net` on fixed data, without a tape: every row of
@@ -30,7 +30,7 @@ struct HeldOutLoss {
     double by_time[4] = {0, 0, 0, 0};
     Index draws = 0;
 };
-HeldOutLoss evaluate_flow_matching_loss(const nn::VelocityMLP<float>& net, const Schedule& schedule,
+HeldOutLoss evaluate_flow_matching_loss(const nn::VelocityMLP<float>& net, const Path& schedule,
                                         const Mat<float>& x1, int repeats, std::uint64_t seed);
 
 struct FlowMatchingConfig {
@@ -62,7 +62,7 @@ struct TrainLog {
 // One training step at a time (the benchmark times exactly this).
 class FlowMatchingTrainer {
 public:
-    FlowMatchingTrainer(nn::VelocityMLP<float>& net, const Schedule& schedule,
+    FlowMatchingTrainer(nn::VelocityMLP<float>& net, const Path& schedule,
                         std::function<Mat<float>(Index, Rng&)> data, Index batch, nn::AdamConfig adam);
     // A batch of data, noise and times; the loss; backward; one Adam step. Returns the loss.
     double step(Rng& rng);
@@ -70,7 +70,7 @@ public:
 
 private:
     nn::VelocityMLP<float>& net_;
-    const Schedule& schedule_;
+    const Path& schedule_;
     std::function<Mat<float>(Index, Rng&)> data_;
     Index batch_;
     nn::Adam<float> adam_;
@@ -92,7 +92,7 @@ TrainLog run_flow_matching(const FlowMatchingConfig& cfg, Rng& rng, const FlowMa
 // cfg.ema_decay > 0, ema holds the moving average of net's weights afterwards.
 // Prints a progress line (step, loss, lr, steps/s, time left) to stderr at
 // most every cfg.progress_seconds.
-TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Schedule& schedule,
+TrainLog train_flow_matching(nn::VelocityMLP<float>& net, const Path& schedule,
                              const std::function<Mat<float>(Index, Rng&)>& data,
                              const FlowMatchingConfig& cfg, Rng& rng, nn::VelocityMLP<float>* ema = nullptr);
 

@@ -48,19 +48,19 @@ double gauss_legendre(F f, double a, double b) {
 //   c = 1 - h sigma^2 kappa / (2 eta), d = h (1 + sigma^2 / (2 eta)), s = sqrt(h) sigma.
 Step euler_maruyama_step(double t0, double t1, double kappa, double eta, double sigma) {
     const double h = t1 - t0, g = sigma * sigma / (2 * eta);
-    return {t0, t0, t1, 1 - h * g * kappa, h * (1 + g), std::sqrt(h) * sigma};
+    return {t0, t1, 1 - h * g * kappa, h * (1 + g), std::sqrt(h) * sigma};
 }
 
 // The exact scheme's step for the memoryless schedule: exp(-int_u^t1 kappa) = alpha(u)/alpha(t1).
-Step exact_memoryless_step(const Schedule& sc, double t0, double t1) {
+Step exact_memoryless_step(const Path& sc, double t0, double t1) {
     if (dynamic_cast<const CondOT*>(&sc)) {  // closed forms (docs/design.md#schemes)
         const double c = t0 / t1;
         const double d = 2 * (t1 * t1 - t0 * t0) / (2 * t1);
         const double s2 = (2 / (t1 * t1)) * ((t1 * t1 - t0 * t0) / 2 - (t1 * t1 * t1 - t0 * t0 * t0) / 3);
-        return {t0, t0, t1, c, d, std::sqrt(s2)};
+        return {t0, t1, c, d, std::sqrt(s2)};
     }
     const double a1 = sc.alpha(t1);
-    // d = int (alpha(u)/alpha(t1)) gv du with gv = 2
+    // d = int (alpha(u)/alpha(t1)) v_gain du with v_gain = 2
     const double d = 2 * gauss_legendre([&](double u) { return sc.alpha(u) / a1; }, t0, t1);
     // s^2 = int (alpha(u)/alpha(t1))^2 2 eta(u) du, where alpha^2 eta = beta (alpha_dot alpha beta - alpha^2 beta_dot)
     // is finite at u = 0 (eta alone is not)
@@ -70,18 +70,18 @@ Step exact_memoryless_step(const Schedule& sc, double t0, double t1) {
             return 2 * b * (sc.alpha_dot(u) * a * b - a * a * sc.beta_dot(u)) / (a1 * a1);
         },
         t0, t1);
-    return {t0, t0, t1, sc.alpha(t0) / a1, d, std::sqrt(s2)};
+    return {t0, t1, sc.alpha(t0) / a1, d, std::sqrt(s2)};
 }
 
-// The exact scheme's step for any other sigma (finite lx and gv on [t0, t1], t1 < 1):
-//   Lambda(u) = int_u^t1 lx,  c = exp(-Lambda(t0)),
-//   d = int exp(-Lambda(u)) gv(u) du,  s^2 = int exp(-2 Lambda(u)) sigma^2(u) du,
+// The exact scheme's step for any other sigma (finite x_decay and v_gain on [t0, t1], t1 < 1):
+//   Lambda(u) = int_u^t1 x_decay,  c = exp(-Lambda(t0)),
+//   d = int exp(-Lambda(u)) v_gain(u) du,  s^2 = int exp(-2 Lambda(u)) sigma^2(u) du,
 // each by Gauss-Legendre (Lambda itself too, at every outer node).
-Step exact_general_step(const Schedule& sc, const Noise& noise, double t0, double t1) {
-    auto lx = [&](double u) { return drift_coefficients(sc, noise, u).lx; };
-    auto Lambda = [&](double u) { return gauss_legendre(lx, u, t1); };
+Step exact_general_step(const Path& sc, const NoiseSchedule& noise, double t0, double t1) {
+    auto x_decay = [&](double u) { return drift_coefficients(sc, noise, u).x_decay; };
+    auto Lambda = [&](double u) { return gauss_legendre(x_decay, u, t1); };
     const double c = std::exp(-Lambda(t0));
-    const double d = gauss_legendre([&](double u) { return std::exp(-Lambda(u)) * drift_coefficients(sc, noise, u).gv; },
+    const double d = gauss_legendre([&](double u) { return std::exp(-Lambda(u)) * drift_coefficients(sc, noise, u).v_gain; },
                                     t0, t1);
     const double s2 = gauss_legendre(
         [&](double u) {
@@ -89,45 +89,45 @@ Step exact_general_step(const Schedule& sc, const Noise& noise, double t0, doubl
             return std::exp(-2 * Lambda(u)) * sig * sig;
         },
         t0, t1);
-    return {t0, t0, t1, c, d, std::sqrt(s2)};
+    return {t0, t1, c, d, std::sqrt(s2)};
 }
 
-Step exact_step(const Schedule& sc, const Noise& noise, double t0, double t1) {
-    if (noise.kind == Noise::Kind::Memoryless) return exact_memoryless_step(sc, t0, t1);
+Step exact_step(const Path& sc, const NoiseSchedule& noise, double t0, double t1) {
+    if (noise.kind == NoiseSchedule::Kind::Memoryless) return exact_memoryless_step(sc, t0, t1);
     if (t1 < 1) return exact_general_step(sc, noise, t0, t1);
-    // last step of a constant sigma: lx, gv diverge at t = 1 -> Euler-Maruyama at t0
+    // last step of a constant sigma: x_decay, v_gain diverge at t = 1 -> Euler-Maruyama at t0
     const LinearDrift b = drift_coefficients(sc, noise, t0);
     const double h = t1 - t0;
-    return {t0, t0, t1, 1 - h * b.lx, h * b.gv, std::sqrt(h) * noise.sigma(sc, t0)};
+    return {t0, t1, 1 - h * b.x_decay, h * b.v_gain, std::sqrt(h) * noise.sigma(sc, t0)};
 }
 
 }  // namespace
 
-StepGrid make_step_grid(const Schedule& sc, const Noise& noise, int K, Scheme scheme) {
+StepGrid make_step_grid(const Path& sc, const NoiseSchedule& noise, int K, Scheme scheme) {
     AM_CHECK(K > 0, "the sampler needs a positive number of steps, got " + std::to_string(K));
     const double h = 1.0 / K;
     const bool condot = dynamic_cast<const CondOT*>(&sc) != nullptr;
-    AM_CHECK(scheme == Scheme::Exact || condot || noise.kind == Noise::Kind::ODE,
+    AM_CHECK(scheme == Scheme::Exact || condot || noise.kind == NoiseSchedule::Kind::ODE,
              "the " + scheme_name(scheme) + " scheme is written for the CondOT path; use exact for " + sc.name());
     StepGrid grid;
     grid.reserve(std::size_t(K));
     for (int k = 0; k < K; ++k) {
         const double t0 = k * h, t1 = (k + 1 == K) ? 1.0 : (k + 1) * h;
-        if (noise.kind == Noise::Kind::ODE) {  // plain Euler in every scheme
-            grid.push_back({t0, t0, t1, 1, t1 - t0, 0});
+        if (noise.kind == NoiseSchedule::Kind::ODE) {  // plain Euler in every scheme
+            grid.push_back({t0, t1, 1, t1 - t0, 0});
             continue;
         }
         switch (scheme) {
             case Scheme::Exact: grid.push_back(exact_step(sc, noise, t0, t1)); break;
             case Scheme::Paper: {
                 const double kappa = 1 / (t0 + h), eta = (1 - t0 + h) / (t0 + h);
-                const double sigma = noise.kind == Noise::Kind::Memoryless ? std::sqrt(2 * eta) : noise.value;
+                const double sigma = noise.kind == NoiseSchedule::Kind::Memoryless ? std::sqrt(2 * eta) : noise.value;
                 grid.push_back(euler_maruyama_step(t0, t1, kappa, eta, sigma));
                 break;
             }
             case Scheme::Offset: {
                 const double kappa = 1 / (t0 + h), eta = (1 - t0) / (t0 + h);  // eta >= h / 1 > 0: t0 <= 1 - h
-                const double sigma = noise.kind == Noise::Kind::Memoryless ? std::sqrt(2 * eta) : noise.value;
+                const double sigma = noise.kind == NoiseSchedule::Kind::Memoryless ? std::sqrt(2 * eta) : noise.value;
                 grid.push_back(euler_maruyama_step(t0, t1, kappa, eta, sigma));
                 break;
             }
@@ -165,7 +165,7 @@ Mat<float> sample_sde(const VelocityField& v, const StepGrid& grid, Mat<float> x
     const Index n = Index(x.size());
     for (std::size_t k = 0; k < grid.size(); ++k) {
         const Step& st = grid[k];
-        const Mat<float> vel = v.velocity(x, float(st.t_net));
+        const Mat<float> vel = v.velocity(x, float(st.t0));
         const float c = float(st.c), d = float(st.d), s = float(st.s);
         if (st.s > 0) noise(k, eps);
         float* px = x.data();
@@ -180,7 +180,7 @@ Mat<float> sample_sde(const VelocityField& v, const StepGrid& grid, Mat<float> x
     return x;
 }
 
-Mat<float> sample_sde(const VelocityField& v, const Schedule& schedule, const Noise& noise, int K, Scheme scheme,
+Mat<float> sample_sde(const VelocityField& v, const Path& schedule, const NoiseSchedule& noise, int K, Scheme scheme,
                       Mat<float> x0, Rng& rng, std::vector<Mat<float>>* trajectory) {
     return sample_sde(v, make_step_grid(schedule, noise, K, scheme), std::move(x0), rng, trajectory);
 }
@@ -219,18 +219,18 @@ Mat<float> sample_ode(const VelocityField& v, Mat<float> x, int K, OdeMethod met
 }
 
 std::string SamplerSettings::describe() const {
-    if (noise.kind == Noise::Kind::ODE)
+    if (noise.kind == NoiseSchedule::Kind::ODE)
         return std::string("ODE, ") + (ode_method == OdeMethod::Heun ? "heun" : "euler") + ", K = " + std::to_string(K);
     return noise.describe() + " SDE, " + scheme_name(scheme) + " scheme, K = " + std::to_string(K);
 }
 
-Mat<float> draw_samples(const VelocityField& v, const Schedule& path, const SamplerSettings& settings, Index n,
+Mat<float> draw_samples(const VelocityField& v, const Path& path, const SamplerSettings& settings, Index n,
                         Rng& rng, std::vector<Mat<float>>* trajectory) {
     AM_CHECK(n > 0, "draw_samples: the number of samples must be positive, got " + std::to_string(n));
     AM_CHECK(settings.K > 0, "draw_samples: K must be positive, got " + std::to_string(settings.K));
     ag::NoGrad no_tape;
     Mat<float> x0 = rng.normal<float>(n, v.dim());
-    if (settings.noise.kind == Noise::Kind::ODE)
+    if (settings.noise.kind == NoiseSchedule::Kind::ODE)
         return sample_ode(v, std::move(x0), settings.K, settings.ode_method, trajectory);
     return sample_sde(v, make_step_grid(path, settings.noise, settings.K, settings.scheme), std::move(x0), rng,
                       trajectory);

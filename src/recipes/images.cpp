@@ -66,7 +66,7 @@ flow::FlowMatchingConfig image_flow_config() {
 
 ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::ImageData& d,
                                     const flow::FlowMatchingConfig& cfg, Rng& rng, Backend backend,
-                                    const flow::Schedule& path) {
+                                    const flow::Path& path) {
     AM_CHECK(cfg.steps > 0, "--steps must be positive, got " + std::to_string(cfg.steps));
     AM_CHECK(cfg.batch > 0, "--batch must be positive, got " + std::to_string(cfg.batch));
     AM_CHECK(cfg.adam.lr > 0 && std::isfinite(cfg.adam.lr), "--lr must be positive, got " + std::to_string(cfg.adam.lr));
@@ -84,7 +84,7 @@ ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::Ima
 }
 
 void save_image_flow(const std::string& file, const ImageFlowResult& r, const data::ImageData& d,
-                     const flow::FlowMatchingConfig& cfg, std::uint64_t seed, const flow::Schedule& path) {
+                     const flow::FlowMatchingConfig& cfg, std::uint64_t seed, const flow::Path& path) {
     nn::Checkpoint ck = nn::to_checkpoint(r.ema);
     put_image_meta(ck, image_shape_of(d));
     ck.meta["steps"] = std::to_string(cfg.steps);

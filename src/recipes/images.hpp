@@ -11,7 +11,7 @@
 
 #include "data/images.hpp"
 #include "flow/flow_matching.hpp"
-#include "flow/schedule.hpp"
+#include "flow/path.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/classifier.hpp"
 #include "nn/mlp.hpp"
@@ -61,10 +61,10 @@ struct ImageFlowResult {
 };
 ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::ImageData& d,
                                     const flow::FlowMatchingConfig& cfg, Rng& rng, Backend backend,
-                                    const flow::Schedule& path = flow::CondOT());
+                                    const flow::Path& path = flow::CondOT());
 // Its checkpoint: the EMA network with the image metadata and the settings.
 void save_image_flow(const std::string& file, const ImageFlowResult& r, const data::ImageData& d,
                      const flow::FlowMatchingConfig& cfg, std::uint64_t seed,
-                     const flow::Schedule& path = flow::CondOT());
+                     const flow::Path& path = flow::CondOT());
 
 }  // namespace am::recipes

@@ -19,13 +19,13 @@ std::optional<data::GaussianMixture> mixture_of_checkpoint(const nn::Checkpoint&
     return std::nullopt;
 }
 
-std::shared_ptr<const flow::Schedule> parse_path_option(const std::string& name) {
+std::shared_ptr<const flow::Path> parse_path_option(const std::string& name) {
     if (name == "condot") return std::make_shared<flow::CondOT>();
     if (name == "vp") return std::make_shared<flow::VPCosine>();
     throw Error("--path '" + name + "': expected condot or vp");
 }
 
-std::string path_option_name(const flow::Schedule& path) {
+std::string path_option_name(const flow::Path& path) {
     if (dynamic_cast<const flow::CondOT*>(&path)) return "condot";
     if (dynamic_cast<const flow::VPCosine*>(&path)) return "vp";
     throw Error("path_option_name: no --path name for the path " + path.name());

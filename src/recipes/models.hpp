@@ -13,7 +13,7 @@
 #include "finetune/model.hpp"
 #include "flow/exact_fields.hpp"
 #include "flow/network_field.hpp"
-#include "flow/schedule.hpp"
+#include "flow/path.hpp"
 #include "nn/checkpoint.hpp"
 #include "recipes/images.hpp"
 
@@ -37,8 +37,8 @@ public:
     // The base of a fine-tuned residual model, else the field itself.
     const flow::VelocityField& base() const { return *base_; }
     // The probability path the field belongs to (samplers, step grids, fine-tuning use it).
-    const flow::Schedule& path() const { return *path_; }
-    std::shared_ptr<const flow::Schedule> path_ptr() const { return path_; }
+    const flow::Path& path() const { return *path_; }
+    std::shared_ptr<const flow::Path> path_ptr() const { return path_; }
     // The network, when the field is one (pretrain / a fine-tuned copy).
     nn::VelocityMLP<float>* network() const { return net_.get(); }
     // The mixture the field is exact for, or that the network was trained on.
@@ -53,7 +53,7 @@ public:
 
 private:
     std::unique_ptr<nn::VelocityMLP<float>> net_;
-    std::shared_ptr<const flow::Schedule> path_;
+    std::shared_ptr<const flow::Path> path_;
     std::optional<data::GaussianMixture> mixture_;
     std::unique_ptr<flow::VelocityField> base_;
     std::unique_ptr<finetune::FineTunedModel> finetuned_;
@@ -63,8 +63,8 @@ private:
 
 // --path: "condot" (alpha = t, beta = 1 - t) | "vp" (cosine variance preserving,
 // flow::VPCosine), else a one-line am::Error; path_option_name is its inverse.
-std::shared_ptr<const flow::Schedule> parse_path_option(const std::string& name);
-std::string path_option_name(const flow::Schedule& path);
+std::shared_ptr<const flow::Path> parse_path_option(const std::string& name);
+std::string path_option_name(const flow::Path& path);
 // The path a checkpoint's network was trained on (metadata "path"; absent: condot).
 std::string path_of_checkpoint(const nn::Checkpoint& ck);
 

@@ -23,7 +23,7 @@ std::string backend_name(Backend b) {
     return b == Backend::Autograd ? "autograd" : std::string("thrust (") + device::device_system() + ")";
 }
 
-flow::TrainLog train_flow(Backend backend, nn::VelocityMLP<float>& net, const flow::Schedule& schedule,
+flow::TrainLog train_flow(Backend backend, nn::VelocityMLP<float>& net, const flow::Path& schedule,
                           const std::function<Mat<float>(Index, Rng&)>& data, const flow::FlowMatchingConfig& cfg,
                           Rng& rng, nn::VelocityMLP<float>* ema) {
     if (backend == Backend::Thrust) return device::train_flow_matching(net, schedule, data, cfg, rng, ema);

@@ -10,7 +10,7 @@
 
 #include "finetune/trainer.hpp"
 #include "flow/flow_matching.hpp"
-#include "flow/schedule.hpp"
+#include "flow/path.hpp"
 #include "nn/mlp.hpp"
 
 namespace am::recipes {
@@ -23,7 +23,7 @@ Backend parse_backend(const std::string& name);
 std::string backend_name(Backend b);             // "autograd" | "thrust (omp)" | "thrust (cuda)"
 
 // flow::train_flow_matching on the chosen engine (device::train_flow_matching for thrust).
-flow::TrainLog train_flow(Backend backend, nn::VelocityMLP<float>& net, const flow::Schedule& schedule,
+flow::TrainLog train_flow(Backend backend, nn::VelocityMLP<float>& net, const flow::Path& schedule,
                           const std::function<Mat<float>(Index, Rng&)>& data, const flow::FlowMatchingConfig& cfg,
                           Rng& rng, nn::VelocityMLP<float>* ema);
 

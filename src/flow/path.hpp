@@ -18,9 +18,9 @@
 
 namespace am::flow {
 
-class Schedule {
+class Path {
 public:
-    virtual ~Schedule() = default;
+    virtual ~Path() = default;
     virtual double alpha(double t) const = 0;      // multiplies the data X1
     virtual double beta(double t) const = 0;       // multiplies the noise X0
     virtual double alpha_dot(double t) const = 0;
@@ -33,7 +33,7 @@ public:
 
 // Conditional OT / rectified flow: alpha = t, beta = 1 - t;
 // kappa = 1/t, eta = (1 - t)/t.
-class CondOT : public Schedule {
+class CondOT : public Path {
 public:
     double alpha(double t) const override { return t; }
     double beta(double t) const override { return 1 - t; }
@@ -45,7 +45,7 @@ public:
 // Variance preserving, cosine: abar_t = sin^2(pi t / 2) rising from 0 (noise)
 // to 1 (data); alpha = sqrt(abar) = sin(pi t/2), beta = sqrt(1 - abar) = cos(pi t/2).
 // kappa = (pi/2) cot(pi t/2), eta = (pi/2) cot(pi t/2) (alpha^2 + beta^2 = 1).
-class VPCosine : public Schedule {
+class VPCosine : public Path {
 public:
     double alpha(double t) const override;
     double beta(double t) const override;
@@ -55,42 +55,42 @@ public:
 };
 
 // "condot" | "vp-cosine"
-std::unique_ptr<Schedule> make_schedule(const std::string& name);
+std::unique_ptr<Path> make_path(const std::string& name);
 
 // The noise level sigma(t) of the sampler.
-struct Noise {
+struct NoiseSchedule {
     enum class Kind { ODE, Constant, Memoryless };
     Kind kind = Kind::Memoryless;
     double value = 0;  // sigma, for Constant
 
     // sigma(t): 0, value, or sqrt(2 eta_t) (infinite at t = 0 for memoryless).
-    double sigma(const Schedule& s, double t) const;
+    double sigma(const Path& s, double t) const;
     std::string describe() const;  // "ode", "constant:0.5", "memoryless"
 };
 
 // "ode" | "memoryless" | "constant:SIGMA" (SIGMA a positive decimal number);
 // anything else (negative, zero, NaN, trailing junk, unknown word) is a
 // one-line am::Error.
-Noise parse_noise(const std::string& spec);
+NoiseSchedule parse_noise(const std::string& spec);
 
 // The SDE drift as a linear combination of v and x:
-//   b(x, t) = gv v(x, t) - lx x,   gv = 1 + sigma^2 / (2 eta),  lx = sigma^2 kappa / (2 eta).
+//   b(x, t) = v_gain v(x, t) - x_decay x,   v_gain = 1 + sigma^2 / (2 eta),  x_decay = sigma^2 kappa / (2 eta).
 // Written without 1/alpha, so both are finite at t = 0 for the ODE and for
 // a constant sigma:  1/eta = alpha / (beta (alpha_dot beta - alpha beta_dot)).
-//   ode:        gv = 1, lx = 0
-//   memoryless: gv = 2, lx = kappa (infinite at t = 0: the drift itself is)
+//   ode:        v_gain = 1, x_decay = 0
+//   memoryless: v_gain = 2, x_decay = kappa (infinite at t = 0: the drift itself is)
 //   constant:   both diverge at t = 1 (eta_1 = 0); samplers never evaluate them there.
 struct LinearDrift {
-    double gv, lx;
+    double v_gain, x_decay;
 };
-LinearDrift drift_coefficients(const Schedule& s, const Noise& noise, double t);
+LinearDrift drift_coefficients(const Path& s, const NoiseSchedule& noise, double t);
 
-// The SDE drift b = v + sigma^2 / (2 eta) (v - kappa x) = gv v - lx x at one
+// The SDE drift b = v + sigma^2 / (2 eta) (v - kappa x) = v_gain v - x_decay x at one
 // time t. x, v: (N, d) -> (N, d).
-Mat<float> sde_drift(const Mat<float>& v, const Mat<float>& x, const Schedule& s, const Noise& noise, double t);
+Mat<float> sde_drift(const Mat<float>& v, const Mat<float>& x, const Path& s, const NoiseSchedule& noise, double t);
 
 // The score of the marginal at time t from the velocity, t in (0, 1):
 //   s(x, t) = (v - kappa x) / eta.  x, v: (N, d) -> (N, d).
-Mat<float> score_from_velocity(const Mat<float>& v, const Mat<float>& x, const Schedule& s, double t);
+Mat<float> score_from_velocity(const Mat<float>& v, const Mat<float>& x, const Path& s, double t);
 
 }  // namespace am::flow
