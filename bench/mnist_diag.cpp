@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "data/images.hpp"
-#include "finetune/image_eval.hpp"
+#include "finetune/evaluation.hpp"
 #include "flow/network_field.hpp"
 #include "flow/sampler.hpp"
 #include "nn/checkpoint.hpp"

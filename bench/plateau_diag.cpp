@@ -39,6 +39,7 @@
 #include <algorithm>
 #include "finetune/family.hpp"
 #include "finetune/trainer.hpp"
+#include "finetune/evaluation.hpp"
 #include "finetune/tilt.hpp"
 #include "flow/exact_fields.hpp"
 #include "flow/network_field.hpp"
@@ -79,7 +80,7 @@ struct FeatureResidual : FineTunedModel {
 struct DeltaCopy : FineTunedModel {
     nn::VelocityMLP<float> frozen, net;
     DeltaCopy(const flow::VelocityField& b, const nn::VelocityMLP<float>& pre) : FineTunedModel(b), frozen(pre.clone()), net(pre.clone()) {
-        nn::set_trainable(frozen.parameters(), false);
+        nn::freeze(frozen);
     }
     Var<float> forward(const Var<float>& x, float t) const override {
         Var<float> tt(full<float>(x.rows(), 1, t));
@@ -132,6 +133,7 @@ int main(int argc, char** argv) {
         if (std::getenv("BASE_CKPT")) {
             net = std::make_unique<nn::VelocityMLP<float>>(
                 nn::velocity_mlp_from_checkpoint<float>(nn::load_checkpoint(std::getenv("BASE_CKPT"))));
+        nn::freeze(*base_net);
             net_base = std::make_unique<flow::NetworkVelocity>(*net);
         }
         const flow::VelocityField& field = net_base ? static_cast<const flow::VelocityField&>(*net_base) : base;

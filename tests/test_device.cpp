@@ -24,6 +24,7 @@
 #include "device/trainer.hpp"
 #include "finetune/adjoint.hpp"
 #include "finetune/model.hpp"
+#include "finetune/evaluation.hpp"
 #include "finetune/tilt.hpp"
 #include "finetune/trainer.hpp"
 #include "flow/network_field.hpp"
@@ -255,6 +256,7 @@ struct SmallSetup {
                                                flow::Scheme::Exact);
     finetune::LinearReward reward{{1.0f, 0.5f}};
     static constexpr int B = 24;
+    SmallSetup() { nn::freeze(base); }
 };
 
 void perturb(const std::vector<ag::Var<float>>& params, Rng& rng, double scale) {
@@ -586,6 +588,7 @@ TEST_CASE("device: finetune on the ring with the thrust engine reaches the autog
     fm.progress_seconds = 0;
     const flow::CondOT path;
     device::train_flow_matching(net, path, [&](Index n, Rng& r) { return ring.sample(n, r); }, fm, rng);
+    nn::freeze(net);
     const flow::NetworkVelocity base(net);
     finetune::LinearReward reward({1.0f, 0.0f});
     const auto target = finetune::exact_tilt(ring, reward, 0.5);

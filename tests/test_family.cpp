@@ -270,6 +270,7 @@ TEST_CASE("family: amflow study appends one line per run, resumes where it stopp
     CHECK(table2.find("| family-3-01 | am | exact |") != std::string::npos);
     CHECK(table2.find("family-3-00") == std::string::npos);
     check_one_line_error({"study", "--cases", "1,x", "--out-dir", out}, "'x' is not a case number");
+    check_one_line_error({"study", "--cases", "1,3,1", "--out-dir", out}, "case 1 is named twice");
     check_one_line_error({"study", "--lr-final", "0", "--out-dir", out}, "--lr-final");
 }
 

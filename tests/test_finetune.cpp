@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "finetune/evaluation.hpp"
 #include "finetune/tilt.hpp"
 #include "finetune/trainer.hpp"
 #include "flow/exact_fields.hpp"
@@ -49,8 +50,8 @@ double max_abs(const Mat<float>& a) {
 }  // namespace
 
 TEST_CASE("finetune: rewards and their gradients") {
-    auto lin = parse_reward("linear:1,-2", 2);
-    auto quad = parse_reward("quadratic:1,0,0.5", 2);
+    auto lin = make_reward("linear:1,-2", 2);
+    auto quad = make_reward("quadratic:1,0,0.5", 2);
     const Mat<float> x{{3.0f, 1.0f}, {0.0f, 0.0f}};
     CHECK(lin->value(x)(0, 0) == doctest::Approx(1.0));
     CHECK(lin->grad(x)(1, 1) == doctest::Approx(-2.0));
@@ -58,10 +59,10 @@ TEST_CASE("finetune: rewards and their gradients") {
     CHECK(quad->value(x)(0, 0) == doctest::Approx(-10.0));
     CHECK(quad->grad(x)(0, 0) == doctest::Approx(-8.0));
     CHECK(quad->grad(x)(0, 1) == doctest::Approx(-4.0));
-    CHECK_THROWS_WITH_AS(parse_reward("linear:1", 2), doctest::Contains("needs 2"), Error);
-    CHECK_THROWS_WITH_AS(parse_reward("cubic:1,2", 2), doctest::Contains("unknown kind"), Error);
-    CHECK_THROWS_WITH_AS(parse_reward("quadratic:1,x,1", 2), doctest::Contains("not a number"), Error);
-    CHECK_THROWS_WITH_AS(parse_reward("quadratic:1,1,-1", 2), doctest::Contains("tau"), Error);
+    CHECK_THROWS_WITH_AS(make_reward("linear:1", 2), doctest::Contains("needs 2"), Error);
+    CHECK_THROWS_WITH_AS(make_reward("cubic:1,2", 2), doctest::Contains("unknown kind"), Error);
+    CHECK_THROWS_WITH_AS(make_reward("quadratic:1,x,1", 2), doctest::Contains("not a number"), Error);
+    CHECK_THROWS_WITH_AS(make_reward("quadratic:1,1,-1", 2), doctest::Contains("tau"), Error);
 }
 
 TEST_CASE("finetune: ladder L3, v = 0 gives the lean adjoint a(t_k) = t_k a(1) on the grid") {
@@ -81,9 +82,26 @@ TEST_CASE("finetune: ladder L3, v = 0 gives the lean adjoint a(t_k) = t_k a(1) o
     }
 }
 
+TEST_CASE("finetune: a fine-tuned model and a classifier reward refuse a base that is not frozen") {
+    Rng rng(2);
+    nn::VelocityMLP<float> base_net(2, 8, 2, rng);
+    const flow::NetworkVelocity base(base_net);
+    CHECK_THROWS_WITH_AS(CopyOfNetwork{base}, doctest::Contains("freeze it where it is built"), Error);
+    CHECK_THROWS_WITH_AS(ResidualNetwork(base, 4, 1, rng), doctest::Contains("base network is trainable"), Error);
+    nn::freeze(base_net);
+    CHECK(nn::is_frozen(base_net.parameters()));
+    const CopyOfNetwork ft(base);
+    CHECK(!nn::is_frozen(ft.parameters()));  // the copy is what trains
+    nn::MLP<float> classifier({2, 4, 3}, nn::Activation::SiLU, rng);
+    CHECK_THROWS_WITH_AS(ClassifierReward(classifier, 1), doctest::Contains("classifier is trainable"), Error);
+    nn::freeze(classifier);
+    CHECK(ClassifierReward(classifier, 1).dim() == 2);
+}
+
 TEST_CASE("finetune: ladder L6, with v_ft = v_base the lean, full and BPTT adjoints agree") {
     Rng rng(3);
     nn::VelocityMLP<float> base_net(2, 16, 2, rng);
+    nn::freeze(base_net);
     flow::NetworkVelocity base(base_net);
     CopyOfNetwork ft(base);  // equal to the base
     LinearReward reward({1.0f, -0.5f});
@@ -118,6 +136,7 @@ TEST_CASE("finetune: ladder L6, with v_ft = v_base the lean, full and BPTT adjoi
 TEST_CASE("finetune: ladder L6, basic adjoint matching has the BPTT parameter gradient") {
     Rng rng(4);
     nn::VelocityMLP<float> base_net(2, 16, 2, rng);
+    nn::freeze(base_net);
     flow::NetworkVelocity base(base_net);
     CopyOfNetwork ft(base);
     // move the fine-tuned model away from the base
@@ -288,6 +307,7 @@ TEST_CASE("finetune: ladder L7 (quick), a trained 2-D base lands on the tilt onl
     fm.progress_seconds = 0;
     const flow::CondOT path;
     flow::train_flow_matching(net, path, [&](Index n, Rng& r) { return ring.sample(n, r); }, fm, rng);
+    nn::freeze(net);
     flow::NetworkVelocity base(net);
     LinearReward reward({1.0f, 0.0f});
     const auto target = exact_tilt(ring, reward, 0.5);

@@ -12,7 +12,7 @@
 
 #include "cli/app.hpp"
 #include "data/images.hpp"
-#include "finetune/image_eval.hpp"
+#include "finetune/evaluation.hpp"
 #include "finetune/trainer.hpp"
 #include "flow/network_field.hpp"
 #include "flow/path.hpp"
@@ -111,6 +111,7 @@ TEST_CASE("mnist: bad image data folders are one-line errors") {
 TEST_CASE("mnist: the classifier reward is log p(c | x), its gradient matches finite differences") {
     Rng rng(3);
     nn::MLP<float> net({4, 6, 10}, nn::Activation::SiLU, rng);
+    nn::freeze(net);
     const finetune::ClassifierReward reward(net, 7);
     const Mat<float> x = rng.normal<float>(5, 4);
     Mat<float> r;
@@ -132,7 +133,8 @@ TEST_CASE("mnist: the classifier reward is log p(c | x), its gradient matches fi
     CHECK(worst < 2e-3);
 
     // the linear hand classifier: grad r = W (e_c - p) in closed form
-    const nn::MLP<float> lin = hand_classifier();
+    nn::MLP<float> lin = hand_classifier();
+    nn::freeze(lin);
     const finetune::ClassifierReward r0(lin, 0);
     const Mat<float> x0{{0.3f, -0.2f}};
     const Mat<float> g0 = r0.grad(x0);
@@ -144,7 +146,7 @@ TEST_CASE("mnist: the classifier reward is log p(c | x), its gradient matches fi
 TEST_CASE("mnist: classifier checkpoints and reward specs: loading and one-line errors") {
     TempDir dir;
     Rng rng(1);
-    const nn::MLP<float> net({4, 8, 10}, nn::Activation::SiLU, rng);
+    nn::MLP<float> net({4, 8, 10}, nn::Activation::SiLU, rng);
     const std::string ck = dir / "cls.ckpt";
     nn::save_checkpoint(ck, nn::to_checkpoint(net));
 
@@ -157,6 +159,7 @@ TEST_CASE("mnist: classifier checkpoints and reward specs: loading and one-line 
     CHECK(cr->target_class() == 3);
     CHECK(reward->dim() == 4);
     const Mat<float> x = rng.normal<float>(2, 4);
+    nn::freeze(net);
     const finetune::ClassifierReward same(net, 3);
     CHECK(reward->value(x)(1, 0) == doctest::Approx(same.value(x)(1, 0)));
     // the 2-D kinds still pass through
@@ -222,9 +225,11 @@ TEST_CASE("mnist: classifier-reward fine-tuning through the shared FineTuner rai
     // hand classifier; 40 adjoint-matching iterations with a copy of the base
     Rng rng(5);
     nn::VelocityMLP<float> net(2, 32, 2, rng);
+    nn::freeze(net);
     const flow::NetworkVelocity base(net);
     finetune::CopyOfNetwork ft(base);
-    const nn::MLP<float> cls = hand_classifier();
+    nn::MLP<float> cls = hand_classifier();
+    nn::freeze(cls);
     const finetune::ClassifierReward reward(cls, 0);
     finetune::FineTuneConfig cfg;
     cfg.lambda = 1.0;

@@ -109,10 +109,12 @@ Workload finetune_workload(finetune::Method method, Index d, Index H, Index B, b
     const int K = 40;
     auto s = std::make_shared<FTState>();
     s->base_net = nn::VelocityMLP<float>(d, H, 3, s->rng);
+    nn::freeze(s->base_net);
     s->base = std::make_unique<flow::NetworkVelocity>(s->base_net);
     s->ft = std::make_unique<finetune::CopyOfNetwork>(*s->base);
     if (classifier) {
         s->classifier = nn::MLP<float>({784, 256, 10}, nn::Activation::SiLU, s->rng);
+        nn::freeze(s->classifier);
         s->reward = std::make_unique<finetune::ClassifierReward>(s->classifier, 3);
     } else {
         std::vector<float> c(std::size_t(d), 0.0f);

@@ -10,7 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "data/csv.hpp"
-#include "finetune/image_eval.hpp"
+#include "finetune/evaluation.hpp"
 
 namespace am::cli {
 
@@ -54,7 +54,7 @@ void run_eval(const EvalOptions& o) {
     AM_CHECK(cols(x) == base.dim(), o.samples + " has " + std::to_string(cols(x)) + " columns, the mixture is " +
                                         std::to_string(base.dim()) + "-D");
     AM_CHECK(rows(x) > 0, o.samples + " holds no samples");
-    auto reward = finetune::parse_reward(o.reward, base.dim());
+    auto reward = finetune::make_reward(o.reward, base.dim());
     const auto target = o.lambda == 0 ? base : finetune::exact_tilt(base, *reward, o.lambda);
     std::printf("%s\n", finetune::evaluate(x, target, reward.get()).to_json().c_str());
 }

@@ -1,29 +1,51 @@
 // amflow finetune: reward fine-tuning of a trained network or of an exact
 // mixture field, by any of the methods (--method), under any noise schedule.
 // For an image model (MNIST) the reward is classifier:CKPT,DIGIT and the
-// final evaluation is the classifier's (finetune/image_eval.hpp).
+// final evaluation is the classifier's (finetune/evaluation.hpp).
 // Design: docs/design.md#command-line
 #include <cstdio>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "core/parse.hpp"
 #include "data/csv.hpp"
 #include "device/trainer.hpp"
 #include "data/file_io.hpp"
-#include "finetune/image_eval.hpp"
+#include "finetune/evaluation.hpp"
+#include "finetune/presets.hpp"
 
 namespace am::cli {
 
 namespace {
+// The options start at the 2-D network-base preset (what --help shows); an
+// exact base (--mixture) takes finetune::exact_base_recipe() and an image base
+// finetune::image_recipe(method) for every flag not given.
 struct FineTuneOptions {
     std::string model, mixture, reward = "linear:1,0", method = "am", noise = "memoryless", scheme = "exact";
     std::string loss_steps = "all", out = "finetuned.ckpt", samples, plot, backend = "autograd", path;
-    double lambda = 0.5, lr = 3e-4, clip = 0, weight_decay = 0, clip_norm = 0, lr_final = 1, clip_rel = 0;
-    int steps = 40, draft_k = 1;
-    long iters = 600, report_every = 50;
-    Index batch = 512, width = 128, depth = 3, eval_n = 20000;
+    double lambda, lr, clip = 0, weight_decay = 0, clip_norm = 0, lr_final, clip_rel;
+    int steps, draft_k = 1;
+    long iters, report_every = 50;
+    Index batch, width, depth, eval_n = 20000;
     std::uint64_t seed = 0;
     CLI::App* cmd = nullptr;
+    explicit FineTuneOptions(const finetune::Recipe& r)
+        : lambda(r.cfg.lambda), lr(r.cfg.adam.lr), lr_final(r.cfg.lr_final_fraction), clip_rel(r.cfg.clip_relative),
+          steps(r.K), iters(r.iters), batch(r.cfg.batch), width(finetune::exact_base_recipe().width),
+          depth(finetune::exact_base_recipe().depth) {}
+    bool given(const std::string& opt) const { return cmd && cmd->count(opt) > 0; }
+    // The flags not given take the recipe's values.
+    void fill_from(const finetune::Recipe& r) {
+        if (!given("--lambda")) lambda = r.cfg.lambda;
+        if (!given("--lr")) lr = r.cfg.adam.lr;
+        if (!given("--lr-final")) lr_final = r.cfg.lr_final_fraction;
+        if (!given("--clip-rel")) clip_rel = r.cfg.clip_relative;
+        if (!given("--steps")) steps = r.K;
+        if (!given("--iters")) iters = r.iters;
+        if (!given("--batch")) batch = r.cfg.batch;
+        if (r.width > 0 && !given("--width")) width = r.width;
+        if (r.depth > 0 && !given("--depth")) depth = r.depth;
+    }
 };
 
 // The classifier's figures for samples x of a fine-tuned image model (and
@@ -58,29 +80,12 @@ void run_finetune(const FineTuneOptions& given) {
     if (!given.samples.empty()) data::check_writable_path(given.samples, "--samples");
     if (!given.plot.empty()) data::check_writable_path(given.plot, "--plot");
     const LoadedField base = LoadedField::from_options(given.model, given.mixture, given.path);
-    // images (MNIST): the settings of notes/mnist.md unless given:
-    // --batch 64 --lr 2e-4 (bptt: 5e-5) --iters 400 --lambda 1
+    // the preset of the base's kind (finetune/presets.hpp) for every flag not given
     FineTuneOptions o = given;
-    if (base.image() && o.cmd) {
-        if (!o.cmd->count("--batch")) o.batch = 64;
-        if (!o.cmd->count("--lr")) o.lr = o.method == "bptt" ? 5e-5 : 2e-4;
-        if (!o.cmd->count("--iters")) o.iters = 400;
-        if (!o.cmd->count("--lambda")) o.lambda = 1;
-    }
-    // an exact base (--mixture): the residual network starts from a zero
-    // output layer; the library's recipe for it (finetune::exact_base_recipe,
-    // docs/design.md#other-fine-tuning-methods) unless a flag says otherwise
-    if (!base.network() && o.cmd) {
-        const auto r = finetune::exact_base_recipe();
-        if (!o.cmd->count("--iters")) o.iters = r.iters;
-        if (!o.cmd->count("--lr")) o.lr = r.cfg.adam.lr;
-        if (!o.cmd->count("--batch")) o.batch = r.cfg.batch;
-        if (!o.cmd->count("--steps")) o.steps = r.K;
-        if (!o.cmd->count("--width")) o.width = r.width;
-        if (!o.cmd->count("--depth")) o.depth = r.depth;
-        if (!o.cmd->count("--lr-final")) o.lr_final = r.cfg.lr_final_fraction;
-        if (!o.cmd->count("--clip-rel")) o.clip_rel = r.cfg.clip_relative;
-    }
+    const finetune::Method method = finetune::parse_method(o.method);
+    if (base.image()) o.fill_from(finetune::image_recipe(method));
+    else if (!base.network()) o.fill_from(finetune::exact_base_recipe());
+    else o.fill_from(finetune::network_base_recipe());
     check_loss_steps(o.loss_steps, o.steps);
     AM_CHECK(o.draft_k <= o.steps, "--draft-k " + std::to_string(o.draft_k) + ": must be in [1, K] with K = --steps = " +
                                        std::to_string(o.steps));
@@ -90,7 +95,7 @@ void run_finetune(const FineTuneOptions& given) {
     Rng rng(o.seed);
     auto ft = make_finetuned(base, o.width, o.depth, rng);
     finetune::FineTuneConfig cfg;
-    cfg.method = finetune::parse_method(o.method);
+    cfg.method = method;
     AM_CHECK(cfg.method != finetune::Method::ReFL || path_option_name(base.path()) == "condot",
              "--method refl: its one-step denoiser x + (1 - t) v(x, t) is the CondOT one; this base is on the " +
                  path_option_name(base.path()) + " path");
@@ -154,30 +159,39 @@ void run_finetune(const FineTuneOptions& given) {
 }  // namespace
 
 void register_finetune(CLI::App& app) {
-    auto o = std::make_shared<FineTuneOptions>();
+    auto o = std::make_shared<FineTuneOptions>(finetune::network_base_recipe());
     auto* cmd = app.add_subcommand("finetune", "Reward fine-tuning: adjoint matching, BPTT and baselines");
     o->cmd = cmd;
+    // The defaults shown are the 2-D network base's; an exact base and an
+    // image base take their own presets for every flag not given.
+    const finetune::Recipe exact = finetune::exact_base_recipe();
+    const finetune::Recipe image = finetune::image_recipe(finetune::Method::AM);
+    const finetune::Recipe image_bptt = finetune::image_recipe(finetune::Method::BPTT);
+    const auto n = [](double v) { return format_number(v); };
+    const auto others = [&](double e, double i) {
+        return " (exact base: " + n(e) + "; images: " + n(i) + ")";
+    };
     cmd->add_option("--model", o->model, "checkpoint of the base network");
     cmd->add_option("--mixture", o->mixture, "or an exact mixture base: ring | FILE.json");
     cmd->add_option("--reward", o->reward, "linear:c0,c1 | quadratic:a0,a1,tau | classifier:CKPT,DIGIT (images)")
         ->capture_default_str();
-    cmd->add_option("--lambda", o->lambda, "reward multiplier: target p_base exp(lambda r) (images: 1)")->capture_default_str()
+    cmd->add_option("--lambda", o->lambda, "reward multiplier: target p_base exp(lambda r)" + others(exact.cfg.lambda, image.cfg.lambda))->capture_default_str()
         ->check(real_in(-kMaxLambda, kMaxLambda));
     cmd->add_option("--method", o->method, "am | basic-am | bptt | draft | refl")->capture_default_str();
     cmd->add_option("--noise", o->noise,
                     "noise of the training trajectories: memoryless | constant:SIGMA | ode (ode: Euler on the "
                     "step grid; --samples are drawn with the memoryless SDE)")->capture_default_str();
     cmd->add_option("--scheme", o->scheme, "exact | paper | offset")->capture_default_str();
-    cmd->add_option("--steps", o->steps, "sampler steps K")->capture_default_str()->check(integer_in(1, kMaxSamplerSteps));
-    cmd->add_option("--iters", o->iters, "fine-tuning iterations (exact mixture base: the recipe's; images: 400)")->capture_default_str()
+    cmd->add_option("--steps", o->steps, "sampler steps K" + others(exact.K, image.K))->capture_default_str()->check(integer_in(1, kMaxSamplerSteps));
+    cmd->add_option("--iters", o->iters, "fine-tuning iterations" + others(double(exact.iters), double(image.iters)))->capture_default_str()
         ->check(integer_in(1, kMaxIterations));
-    cmd->add_option("--batch", o->batch, "trajectories per iteration (images: 64)")->capture_default_str()->check(integer_in(1, kMaxBatch));
-    cmd->add_option("--lr", o->lr, "Adam learning rate (images: 2e-4, bptt 5e-5)")->capture_default_str()->check(real_in(0, 1, true));
+    cmd->add_option("--batch", o->batch, "trajectories per iteration" + others(double(exact.cfg.batch), double(image.cfg.batch)))->capture_default_str()->check(integer_in(1, kMaxBatch));
+    cmd->add_option("--lr", o->lr, "Adam learning rate (exact base: " + n(exact.cfg.adam.lr) + "; images: " + n(image.cfg.adam.lr) + ", bptt " + n(image_bptt.cfg.adam.lr) + ")")->capture_default_str()->check(real_in(0, 1, true));
     cmd->add_option("--weight-decay", o->weight_decay, "Adam (decoupled) weight decay")->capture_default_str()->check(real_in(0, 1));
     cmd->add_option("--clip-norm", o->clip_norm, "gradient-norm clip (0: off)")->capture_default_str()->check(real_in(0, 1e6));
-    cmd->add_option("--lr-final", o->lr_final, "cosine decay of the learning rate to this fraction (1: constant; exact base: the recipe's)")
+    cmd->add_option("--lr-final", o->lr_final, "cosine decay of the learning rate to this fraction (1: constant)" + others(exact.cfg.lr_final_fraction, image.cfg.lr_final_fraction))
         ->capture_default_str()->check(real_in(0, 1));
-    cmd->add_option("--clip-rel", o->clip_rel, "gradient norm clipped at this multiple of its running average (0: off; exact base: the recipe's)")
+    cmd->add_option("--clip-rel", o->clip_rel, "gradient norm clipped at this multiple of its running average (0: off)" + others(exact.cfg.clip_relative, image.cfg.clip_relative))
         ->capture_default_str()->check(real_in(0, 1e6));
     cmd->add_option("--loss-steps", o->loss_steps, "am: all | paper | last:N")->capture_default_str();
     cmd->add_option("--clip", o->clip, "am: per-term loss clip (paper: 1.6 lambda^2; 0: off)")->capture_default_str()

@@ -10,22 +10,49 @@
 #include "data/file_io.hpp"
 #include "data/mixture_json.hpp"
 #include "data/toy2d.hpp"
+#include "core/parse.hpp"
+#include "finetune/presets.hpp"
 #include "flow/flow_matching.hpp"
 #include "plot/plots.hpp"
 
 namespace am::cli {
 
 namespace {
+// The options start at the 2-D preset (what --help shows); images take
+// finetune::pretrain_image_preset() for every flag not given.
 struct PretrainOptions {
     std::string data = "ring", out = "model.ckpt", loss_log, plot, backend = "autograd", path = "condot",
                 output = "velocity";
-    long steps = 5000;
-    Index batch = 1024, width = 256, depth = 3, time_features = 0;
-    double lr = 1e-3, ema = 0.999, lr_final = 0.1;
+    long steps;
+    Index batch, width, depth, time_features = 0;
+    double lr, ema, lr_final;
     std::uint64_t seed = 0;
     CLI::App* cmd = nullptr;  // to tell given options from defaults
+    explicit PretrainOptions(const finetune::PretrainPreset& p)
+        : steps(p.flow.steps), batch(p.flow.batch), width(p.width), depth(p.depth), lr(p.flow.adam.lr),
+          ema(p.flow.ema_decay), lr_final(p.flow.lr_final_fraction) {}
     bool given(const std::string& opt) const { return cmd && cmd->count(opt) > 0; }
 };
+
+// The preset of the data's kind with the given flags in place of its fields.
+finetune::PretrainPreset settings_of(const PretrainOptions& o, bool images) {
+    finetune::PretrainPreset p = images ? finetune::pretrain_image_preset() : finetune::pretrain_2d_preset();
+    if (o.given("--steps")) p.flow.steps = o.steps;
+    if (o.given("--batch")) p.flow.batch = o.batch;
+    if (o.given("--lr")) p.flow.adam.lr = o.lr;
+    if (o.given("--ema")) p.flow.ema_decay = o.ema;
+    if (o.given("--lr-final")) p.flow.lr_final_fraction = o.lr_final;
+    if (o.given("--width")) p.width = o.width;
+    if (o.given("--depth")) p.depth = o.depth;
+    AM_CHECK(p.flow.ema_decay >= 0 && p.flow.ema_decay < 1, "--ema must be in [0, 1)");
+    AM_CHECK(p.flow.lr_final_fraction > 0 && p.flow.lr_final_fraction <= 1, "--lr-final must be in (0, 1]");
+    require_positive(double(p.flow.steps), "--steps");
+    require_positive(double(p.flow.batch), "--batch");
+    require_positive(p.flow.adam.lr, "--lr");
+    require_positive(double(p.width), "--width");
+    require_positive(double(p.depth), "--depth");
+    return p;
+}
 
 // --output, checked against --path: the data output reads D as the CondOT denoiser.
 nn::VelocityOutput output_of(const PretrainOptions& o) {
@@ -35,19 +62,12 @@ nn::VelocityOutput output_of(const PretrainOptions& o) {
     return out;
 }
 
-// Images: the MNIST defaults unless given (16000 steps of 128, width 1024,
-// lr 1e-3 decayed along a cosine to 1e-4, EMA 0.999).
+// Images: finetune::pretrain_image_preset() unless given.
 void run_pretrain_images(const PretrainOptions& o) {
     const data::ImageData d = data::load_image_data(o.data);
-    flow::FlowMatchingConfig cfg = image_flow_config();
-    if (o.given("--steps")) cfg.steps = o.steps;
-    if (o.given("--batch")) cfg.batch = o.batch;
-    if (o.given("--lr")) cfg.adam.lr = o.lr;
-    if (o.given("--ema")) cfg.ema_decay = o.ema;
-    if (o.given("--lr-final")) cfg.lr_final_fraction = o.lr_final;
-    const Index width = o.given("--width") ? o.width : 1024, depth = o.depth;
-    require_positive(double(width), "--width");
-    require_positive(double(depth), "--depth");
+    const finetune::PretrainPreset p = settings_of(o, true);
+    const flow::FlowMatchingConfig& cfg = p.flow;
+    const Index width = p.width, depth = p.depth;
     Rng rng(o.seed);
     nn::VelocityMLP<float> net(d.dim(), width, depth, rng, o.time_features, output_of(o));
     std::fprintf(stderr, "pretrain: %s (%zu training images of %d x %d, pixels scaled to [-1, 1]), "
@@ -88,23 +108,14 @@ void run_pretrain(const PretrainOptions& o) {
     const Backend backend = parse_backend(o.backend);
     const auto path = parse_path_option(o.path);
     if (data::is_image_data_spec(o.data)) return run_pretrain_images(o);
-    require_positive(double(o.steps), "--steps");
-    require_positive(double(o.batch), "--batch");
-    require_positive(o.lr, "--lr");
+    const finetune::PretrainPreset p = settings_of(o, false);
+    const flow::FlowMatchingConfig& cfg = p.flow;
     const data::Dataset2D dataset(o.data);
     Rng rng(o.seed);
-    nn::VelocityMLP<float> net(2, o.width, o.depth, rng, o.time_features, output_of(o));
+    nn::VelocityMLP<float> net(2, p.width, p.depth, rng, o.time_features, output_of(o));
     std::fprintf(stderr, "pretrain: %s, VelocityMLP(2, %ld, %ld) with %zu parameters, %ld steps of %ld, %s path, %s\n",
-                 o.data.c_str(), long(o.width), long(o.depth), net.num_parameters(), o.steps, long(o.batch),
+                 o.data.c_str(), long(p.width), long(p.depth), net.num_parameters(), cfg.steps, long(cfg.batch),
                  o.path.c_str(), backend_name(backend).c_str());
-    flow::FlowMatchingConfig cfg;
-    cfg.steps = o.steps;
-    cfg.batch = o.batch;
-    cfg.adam.lr = o.lr;
-    if (o.given("--lr-final")) cfg.lr_final_fraction = o.lr_final;
-    if (o.given("--ema")) cfg.ema_decay = o.ema;
-    AM_CHECK(cfg.ema_decay >= 0 && cfg.ema_decay < 1, "--ema must be in [0, 1)");
-    AM_CHECK(cfg.lr_final_fraction > 0 && cfg.lr_final_fraction <= 1, "--lr-final must be in (0, 1]");
     nn::VelocityMLP<float> ema = net.clone();
     const auto log = train_flow(
         backend, net, *path, [&](Index n, Rng& r) { return dataset.sample(n, r); }, cfg, rng, &ema);
@@ -113,7 +124,7 @@ void run_pretrain(const PretrainOptions& o) {
     nn::Checkpoint ck = nn::to_checkpoint(net);
     ck.meta["data"] = o.data;
     if (dataset.mixture() && o.data != "ring") ck.meta["mixture_json"] = data::mixture_to_json(*dataset.mixture());
-    ck.meta["steps"] = std::to_string(o.steps);
+    ck.meta["steps"] = std::to_string(cfg.steps);
     ck.meta["seed"] = std::to_string(o.seed);
     ck.meta["path"] = o.path;
     nn::save_checkpoint(o.out, ck);
@@ -138,25 +149,31 @@ void run_pretrain(const PretrainOptions& o) {
 }  // namespace
 
 void register_pretrain(CLI::App& app) {
-    auto o = std::make_shared<PretrainOptions>();
+    auto o = std::make_shared<PretrainOptions>(finetune::pretrain_2d_preset());
     auto* cmd = app.add_subcommand("pretrain", "Train a velocity network by flow matching on 2-D data or images");
     o->cmd = cmd;
-    // Images (--data mnist | idx:DIR, data/images.hpp): unless given,
-    // --steps 16000, --batch 128, --lr 1e-3 (cosine-decayed to --lr-final
-    // times it), --width 1024; the checkpoint holds the EMA weights.
-    cmd->add_option("--lr-final", o->lr_final, "final learning rate / --lr, cosine decay (default 2-D: 0.05, images: 0.1)")
-        ->check(real_in(0, 1, true));
+    // The defaults shown are the 2-D preset's; images (--data mnist | idx:DIR)
+    // take the image preset's for every flag not given (finetune/presets.hpp).
+    const finetune::PretrainPreset img = finetune::pretrain_image_preset();
+    const auto images = [](auto v) { return " (images: " + format_number(double(v)) + ")"; };
+    cmd->add_option("--lr-final", o->lr_final, "final learning rate / --lr, cosine decay" + images(img.flow.lr_final_fraction))
+        ->capture_default_str()->check(real_in(0, 1, true));
     cmd->add_option("--ema", o->ema,
-                    "decay of the moving average of the weights that the checkpoint holds (0: off; "
-                    "default 2-D: 0, images: 0.999)")
-        ->check(real_in(0, 1, false, true));
+                    "decay of the moving average of the weights that the checkpoint holds (0: off)" +
+                        images(img.flow.ema_decay))
+        ->capture_default_str()->check(real_in(0, 1, false, true));
     cmd->add_option("--data", o->data, "ring | checkerboard | moons | spirals | mixture:FILE.json | mnist | idx:DIR")
         ->capture_default_str();
-    cmd->add_option("--steps", o->steps, "training steps")->capture_default_str()->check(integer_in(1, kMaxIterations));
-    cmd->add_option("--batch", o->batch, "batch size")->capture_default_str()->check(integer_in(1, kMaxBatch));
-    cmd->add_option("--lr", o->lr, "Adam learning rate at the start (cosine decay to 5% of it by the end)")->capture_default_str()->check(real_in(0, 1, true));
-    cmd->add_option("--width", o->width, "hidden width H")->capture_default_str()->check(integer_in(1, kMaxWidth));
-    cmd->add_option("--depth", o->depth, "hidden layers L")->capture_default_str()->check(integer_in(1, kMaxDepth));
+    cmd->add_option("--steps", o->steps, "training steps" + images(img.flow.steps))->capture_default_str()
+        ->check(integer_in(1, kMaxIterations));
+    cmd->add_option("--batch", o->batch, "batch size" + images(img.flow.batch))->capture_default_str()
+        ->check(integer_in(1, kMaxBatch));
+    cmd->add_option("--lr", o->lr, "Adam learning rate at the start (cosine decay to --lr-final times it)" + images(img.flow.adam.lr))
+        ->capture_default_str()->check(real_in(0, 1, true));
+    cmd->add_option("--width", o->width, "hidden width H" + images(img.width))->capture_default_str()
+        ->check(integer_in(1, kMaxWidth));
+    cmd->add_option("--depth", o->depth, "hidden layers L" + images(img.depth))->capture_default_str()
+        ->check(integer_in(1, kMaxDepth));
     cmd->add_option("--output", o->output, "what the network outputs: velocity | data (the denoiser, CondOT)")
         ->capture_default_str();
     cmd->add_option("--time-features", o->time_features,

@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "finetune/evaluation.hpp"
 #include "finetune/tilt.hpp"
 #include "flow/sampler.hpp"
 #include "recipes/images.hpp"

@@ -24,12 +24,12 @@ namespace am::finetune {
 struct FamilyCase {
     std::string name;              // "family-SEED-INDEX", or "ring"
     data::GaussianMixture mixture; // the base p_base
-    std::string reward;            // parse_reward spec: linear:c0,c1 | quadratic:a0,a1,tau
+    std::string reward;            // make_reward spec: linear:c0,c1 | quadratic:a0,a1,tau
     double lambda = 0;
     std::uint64_t family_seed = 0;
     int index = -1;                // -1: not generated (the ring)
 
-    std::unique_ptr<Reward> make_reward() const { return parse_reward(reward, mixture.dim()); }
+    std::unique_ptr<Reward> make_reward() const { return finetune::make_reward(reward, mixture.dim()); }
     // exact_tilt(mixture, reward, lambda)
     data::GaussianMixture target() const;
 };

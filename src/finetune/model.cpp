@@ -7,7 +7,9 @@
 namespace am::finetune {
 
 FineTunedModel::FineTunedModel(const flow::VelocityField& base) : base_(base) {
-    if (auto* net = dynamic_cast<const flow::NetworkVelocity*>(&base)) nn::set_trainable(net->net().parameters(), false);
+    if (auto* net = dynamic_cast<const flow::NetworkVelocity*>(&base))
+        AM_CHECK(nn::is_frozen(net->net().parameters()),
+                 "fine-tuned model: the base network is trainable; freeze it where it is built (nn::freeze)");
 }
 
 Mat<float> FineTunedModel::velocity(const Mat<float>& x, float t) const {

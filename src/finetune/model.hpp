@@ -27,8 +27,9 @@ using ag::Var;
 
 class FineTunedModel : public flow::VelocityField {
 public:
-    // A network base is frozen here (its parameters become constants): the
-    // base model is never trained, and no weight gradient of it is formed.
+    // A network base must be frozen by the code that builds it (nn::freeze):
+    // the base is never trained and no weight gradient of it is formed. A
+    // trainable one is refused with a one-line am::Error.
     explicit FineTunedModel(const flow::VelocityField& base);
 
     const flow::VelocityField& base() const { return base_; }

@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "core/parse.hpp"
+#include "data/images.hpp"
+#include "nn/classifier.hpp"
 
 namespace am::finetune {
 
@@ -60,7 +62,8 @@ ClassifierReward::ClassifierReward(const nn::MLP<float>& classifier, int target_
     AM_CHECK(target_class >= 0 && target_class < classifier.sizes().back(),
              "classifier reward: class " + std::to_string(target_class) + " is not one of the " +
                  std::to_string(classifier.sizes().back()) + " classes");
-    nn::set_trainable(classifier.parameters(), false);
+    AM_CHECK(nn::is_frozen(classifier.parameters()),
+             "classifier reward: the classifier is trainable; freeze it where it is built (nn::freeze)");
 }
 
 ag::Var<float> ClassifierReward::forward(const ag::Var<float>& x) const {
@@ -79,9 +82,8 @@ std::vector<float> parse_numbers(const std::string& list, const std::string& spe
     }
     return out;
 }
-}  // namespace
 
-std::unique_ptr<Reward> parse_reward(const std::string& spec, Index d) {
+std::unique_ptr<Reward> linear_or_quadratic(const std::string& spec, Index d) {
     const auto colon = spec.find(':');
     AM_CHECK(colon != std::string::npos,
              "reward '" + spec + "': expected linear:c0,c1,... or quadratic:a0,a1,...,tau");
@@ -99,6 +101,48 @@ std::unique_ptr<Reward> parse_reward(const std::string& spec, Index d) {
                                                  nums.back());
     }
     throw Error("reward '" + spec + "': unknown kind '" + kind + "' (expected linear or quadratic)");
+}
+
+}  // namespace
+
+bool is_classifier_spec(const std::string& spec) { return spec.rfind("classifier:", 0) == 0; }
+
+ClassifierSpec parse_classifier_spec(const std::string& spec) {
+    AM_CHECK(is_classifier_spec(spec), "reward '" + spec + "': expected classifier:CKPT,DIGIT");
+    const std::string rest = spec.substr(11);
+    const auto comma = rest.rfind(',');
+    AM_CHECK(comma != std::string::npos && comma > 0,
+             "reward '" + spec + "': expected classifier:CKPT,DIGIT (a checkpoint and a class 0..9)");
+    ClassifierSpec s;
+    s.path = rest.substr(0, comma);
+    const std::string digit = rest.substr(comma + 1);
+    AM_CHECK(digit.size() == 1 && digit[0] >= '0' && digit[0] <= '9',
+             "reward '" + spec + "': the class '" + digit + "' is not a digit 0..9");
+    s.target = digit[0] - '0';
+    return s;
+}
+
+LoadedClassifierReward::LoadedClassifierReward(const ClassifierSpec& spec, Index d)
+    : spec_(spec), net_(nn::load_classifier(spec.path, d, data::kImageClasses)) {
+    nn::freeze(net_);
+    reward_ = std::make_unique<ClassifierReward>(net_, spec.target);
+}
+
+std::string LoadedClassifierReward::describe() const {
+    return "classifier:" + spec_.path + "," + std::to_string(spec_.target) + " (log p(" +
+           std::to_string(spec_.target) + " | x))";
+}
+
+std::unique_ptr<Reward> make_reward(const std::string& spec, Index d) {
+    if (is_classifier_spec(spec)) return std::make_unique<LoadedClassifierReward>(parse_classifier_spec(spec), d);
+    try {
+        return linear_or_quadratic(spec, d);
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        if (msg.find("unknown kind") != std::string::npos || msg.find("expected linear") != std::string::npos)
+            throw Error(msg + "; or classifier:CKPT,DIGIT");
+        throw;
+    }
 }
 
 }  // namespace am::finetune

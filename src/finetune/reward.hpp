@@ -58,8 +58,8 @@ private:
 
 // r(x) = log softmax(classifier(x))[c]: the log-probability of class c.
 // With lambda = 1 the tilted target p_base(x) p(c | x) is the class-
-// conditional distribution. The classifier is frozen (its parameters are
-// made constants) and must outlive the reward.
+// conditional distribution. The classifier must be frozen (nn::freeze) where
+// it is built, and must outlive the reward.
 class ClassifierReward : public Reward {
 public:
     ClassifierReward(const nn::MLP<float>& classifier, int target_class);
@@ -73,8 +73,39 @@ private:
     int target_;
 };
 
-// "linear:c0,c1,..." or "quadratic:a0,a1,...,tau"; the dimension must be d.
-// Other kinds (a classifier) are built by their own code.
-std::unique_ptr<Reward> parse_reward(const std::string& spec, Index d);
+// "classifier:CKPT,DIGIT" -> (CKPT, DIGIT). One-line am::Error otherwise.
+struct ClassifierSpec {
+    std::string path;
+    int target = 0;
+};
+bool is_classifier_spec(const std::string& spec);
+ClassifierSpec parse_classifier_spec(const std::string& spec);
+
+// r(x) = log softmax(classifier(x))[c], with the classifier loaded from a
+// checkpoint and owned here (ClassifierReward only refers to one).
+class LoadedClassifierReward : public Reward {
+public:
+    // The checkpoint must map d inputs to 10 classes; c must be in 0..9.
+    LoadedClassifierReward(const ClassifierSpec& spec, Index d);
+    LoadedClassifierReward(const LoadedClassifierReward&) = delete;
+    LoadedClassifierReward& operator=(const LoadedClassifierReward&) = delete;
+
+    Index dim() const override { return reward_->dim(); }
+    ag::Var<float> forward(const ag::Var<float>& x) const override { return reward_->forward(x); }
+    std::string describe() const override;
+    const nn::MLP<float>& classifier() const { return net_; }
+    int target_class() const { return reward_->target_class(); }
+
+private:
+    ClassifierSpec spec_;
+    nn::MLP<float> net_;
+    std::unique_ptr<ClassifierReward> reward_;
+};
+
+// The one reward factory, for d-dimensional data: "linear:c0,c1,...",
+// "quadratic:a0,a1,...,tau" or "classifier:CKPT,DIGIT" (images); a one-line
+// am::Error naming the spec otherwise.
+std::unique_ptr<Reward> make_reward(const std::string& spec, Index d);
+
 
 }  // namespace am::finetune

@@ -12,6 +12,7 @@
 
 #include "core/parse.hpp"
 #include "finetune/model.hpp"
+#include "finetune/evaluation.hpp"
 #include "finetune/tilt.hpp"
 #include "flow/exact_fields.hpp"
 #include "flow/flow_matching.hpp"
@@ -22,16 +23,6 @@ namespace am::finetune {
 
 std::string StudyRun::key(const std::string& case_name) const {
     return case_name + "/" + method + "/" + base + "/" + std::to_string(seed);
-}
-
-Recipe network_base_recipe() {
-    Recipe r;
-    r.cfg.method = Method::AM;
-    r.cfg.batch = 512;
-    r.cfg.adam = nn::AdamConfig{3e-4};
-    r.iters = 600;
-    r.K = 40;
-    return r;
 }
 
 double StudyResult::reward_error() const {
@@ -77,8 +68,9 @@ StudyResult StudyResult::from_json(const std::string& line) {
 
 nn::VelocityMLP<float> pretrain_study_base(const FamilyCase& c, const StudySettings& s, std::uint64_t seed) {
     Rng rng(seed);
-    nn::VelocityMLP<float> net(c.mixture.dim(), 256, 3, rng);
-    flow::FlowMatchingConfig cfg;  // amflow pretrain's 2-D defaults, s.pretrain_steps of 1024
+    const PretrainPreset p = pretrain_2d_preset();  // amflow pretrain's 2-D defaults, s.pretrain_steps of 1024
+    nn::VelocityMLP<float> net(c.mixture.dim(), p.width, p.depth, rng);
+    flow::FlowMatchingConfig cfg = p.flow;
     cfg.steps = s.pretrain_steps;
     cfg.progress_seconds = 0;
     const flow::CondOT path;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "finetune/family.hpp"
+#include "finetune/presets.hpp"
 #include "finetune/trainer.hpp"
 #include "nn/mlp.hpp"
 
@@ -36,9 +37,6 @@ struct StudyRun {
     std::string key(const std::string& case_name) const;  // "CASE/METHOD/BASE/SEED"
 };
 
-// The settings of a network base and of its fine-tuning (the README's full-quality
-// 2-D recipe: K = 40, 600 iterations of 512, Adam 3e-4).
-Recipe network_base_recipe();
 
 struct StudySettings {
     double iters_scale = 1;   // the recipes' iterations times this (the quick study: < 1)
@@ -66,7 +64,8 @@ struct StudyResult {
 // `seed`): what a network-base run starts from.
 nn::VelocityMLP<float> pretrain_study_base(const FamilyCase& c, const StudySettings& s, std::uint64_t seed);
 
-// One run. network: the pretrained base for base == "network" (else unused).
+// One run. network: the pretrained base for base == "network", frozen
+// (nn::freeze; else unused).
 // samples (optional): the evaluation samples (eval_n, 2).
 StudyResult run_study(const FamilyCase& c, const StudyRun& run, const StudySettings& s,
                       const nn::VelocityMLP<float>* network, Mat<float>* samples = nullptr);

@@ -1,5 +1,5 @@
-// The exact answer fine-tuning should reach, and the figures that compare
-// samples with it.
+// The exact answer fine-tuning should reach (the figures that compare samples
+// with it: finetune/evaluation.hpp).
 //
 // For a Gaussian-mixture base p = sum_k w_k N(mu_k, S_k) the tilted target
 // p*(x) ∝ p(x) exp(lambda r(x)) is again a Gaussian mixture:
@@ -28,25 +28,5 @@ data::GaussianMixture exact_tilt(const data::GaussianMixture& base, const Reward
 
 // E[r(X)] under a mixture, in closed form (linear or quadratic reward).
 double expected_reward(const data::GaussianMixture& mix, const Reward& reward);
-
-// Mean Euclidean distance between pairs of samples (the first n_max rows).
-double diversity(const Mat<float>& x, Index n_max = 2000);
-
-// Samples against a target mixture: each sample is assigned to its most
-// likely target component.
-struct Evaluation {
-    std::vector<double> weights, target_weights;  // per mode
-    double tv = 0;                     // total variation between the two
-    std::vector<double> mean_error;    // ||sample mean - target mean|| per mode
-    double max_mean_error = 0;         // over modes holding >= 1% of the samples
-    double reward_mean = 0, reward_exact = 0;
-    double diversity = 0, diversity_target = 0;
-    // Throws am::Error naming the first figure that is NaN or infinite (an
-    // empty mode's mean_error is the one exception: JSON null).
-    void check_finite() const;
-    std::string to_json() const;  // check_finite() first: never prints nan
-};
-Evaluation evaluate(const Mat<float>& samples, const data::GaussianMixture& target, const Reward* reward,
-                    std::uint64_t seed = 0);
 
 }  // namespace am::finetune

@@ -30,18 +30,6 @@ std::string method_name(Method m) {
     return "?";
 }
 
-Recipe exact_base_recipe() {
-    Recipe r;
-    r.cfg.method = Method::AM;
-    r.cfg.batch = 512;
-    r.cfg.adam = nn::AdamConfig{3e-4};
-    r.iters = 2000;  // 600 left the zero-started residual at TV 0.074 on the ring, 2000 reach 0.017 (README)
-    r.width = 128;
-    r.depth = 3;
-    r.K = 40;
-    return r;
-}
-
 StepControl::StepControl(const FineTuneConfig& cfg) : cfg_(cfg) {
     AM_CHECK(cfg.iters >= 0 && cfg.lr_final_fraction > 0 && cfg.lr_final_fraction <= 1,
              "fine-tuning: the learning-rate schedule needs iters >= 0 and a final fraction in (0, 1]");

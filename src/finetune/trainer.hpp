@@ -24,16 +24,17 @@ enum class Method { AM, BasicAM, BPTT, DRaFT, ReFL };
 Method parse_method(const std::string& name);
 std::string method_name(Method m);
 
+// The defaults are the 2-D network-base preset's (finetune/presets.hpp).
 struct FineTuneConfig {
     Method method = Method::AM;
-    double lambda = 1.0;
+    double lambda = 0.5;
     Index batch = 512;
     LossSteps loss_steps;      // am, basic-am
     double clip = 0;           // am, basic-am: per-term clip (paper: 1.6 lambda^2); 0 = off
     LossWeighting weighting = LossWeighting::Paper;  // am, basic-am: weight of each step's terms
     Bootstrap bootstrap;       // am: the bootstrapped lean adjoint (weight 0: the paper's)
     int draft_k = 1;           // draft: steps backpropagated through
-    nn::AdamConfig adam{1e-4};
+    nn::AdamConfig adam{3e-4};
     // am, basic-am: draw X_0 and the step noise of iteration n from Philox with
     // key philox_key(seed, n) (flow::philox_noise), as the thrust engine does,
     // instead of from the Rng: the two engines then sample the same
@@ -49,17 +50,6 @@ struct FineTuneConfig {
     // of the clipped norms before it; scale-free, unlike adam.clip_norm.
     double clip_relative = 0;
 };
-
-// The defaults of fine-tuning an exact (mixture) base through a residual
-// network: what `amflow finetune --mixture` and the family study use unless
-// told otherwise (docs/design.md#other-fine-tuning-methods).
-struct Recipe {
-    FineTuneConfig cfg;
-    long iters = 0;
-    Index width = 0, depth = 0;
-    int K = 0;
-};
-Recipe exact_base_recipe();
 
 struct IterationStats {
     double loss = 0;

@@ -175,6 +175,13 @@ void set_trainable(const std::vector<Var<T>>& params, bool trainable) {
     for (const auto& p : params) p.node->requires_grad = trainable;
 }
 
+template <class T>
+bool is_frozen(const std::vector<Var<T>>& params) {
+    for (const auto& p : params)
+        if (p.node->requires_grad) return false;
+    return true;
+}
+
 template struct Linear<float>;
 template struct Linear<double>;
 template class MLP<float>;
@@ -186,6 +193,8 @@ template Mat<double> time_inputs(const Mat<double>&, Index);
 template void copy_parameters(const std::vector<Var<float>>&, const std::vector<Var<float>>&);
 template void set_trainable(const std::vector<Var<float>>&, bool);
 template void set_trainable(const std::vector<Var<double>>&, bool);
+template bool is_frozen(const std::vector<Var<float>>&);
+template bool is_frozen(const std::vector<Var<double>>&);
 template void copy_parameters(const std::vector<Var<double>>&, const std::vector<Var<double>>&);
 
 }  // namespace am::nn

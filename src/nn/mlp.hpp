@@ -114,6 +114,16 @@ Mat<T> time_inputs(const Mat<T>& t, Index time_features);
 // base model): no op records them, so no weight gradient is ever formed.
 template <class T>
 void set_trainable(const std::vector<Var<T>>& params, bool trainable);
+// Whether no parameter of the list is trainable.
+template <class T>
+bool is_frozen(const std::vector<Var<T>>& params);
+// Freezes a network (MLP, VelocityMLP) where it is built and owned: a
+// fine-tuned model's base network and a reward's classifier are frozen by the
+// code that builds them (their constructors check it and refuse a trainable one).
+template <class Net>
+void freeze(Net& net) {
+    set_trainable(net.parameters(), false);
+}
 
 // Copies the parameter values of `from` into `to` (same architecture).
 template <class T>

@@ -53,17 +53,6 @@ void save_classifier(const std::string& path, const TrainedClassifier& c, const 
     nn::save_checkpoint(path, ck);
 }
 
-flow::FlowMatchingConfig image_flow_config() {
-    flow::FlowMatchingConfig cfg;
-    cfg.steps = 16000;
-    cfg.batch = 128;
-    cfg.adam.lr = 1e-3;
-    cfg.lr_final_fraction = 0.1;
-    cfg.ema_decay = 0.999;
-    cfg.progress_seconds = 15;
-    return cfg;
-}
-
 ImageFlowResult pretrain_image_flow(nn::VelocityMLP<float>& net, const data::ImageData& d,
                                     const flow::FlowMatchingConfig& cfg, Rng& rng, Backend backend,
                                     const flow::Path& path) {

@@ -52,9 +52,7 @@ void save_classifier(const std::string& path, const TrainedClassifier& c, const 
 // Flow matching (CondOT, flow::train_flow_matching) of a velocity network on
 // the training images of `d` (model space [-1, 1]), minibatches drawn with
 // replacement. Returns the moving average of the weights (cfg.ema_decay = 0:
-// the last iterate). image_flow_config(): the MNIST settings, 16000 steps of
-// 128, Adam lr 1e-3 along a cosine to 1e-4, EMA 0.999, a progress line every 15 s.
-flow::FlowMatchingConfig image_flow_config();
+// the last iterate). The MNIST settings: finetune::pretrain_image_preset().
 struct ImageFlowResult {
     nn::VelocityMLP<float> ema;
     double final_loss = 0, seconds = 0;

@@ -69,6 +69,7 @@ LoadedField LoadedField::from_options(const std::string& model_path, const std::
         return f;
     }
     f.net_ = std::make_unique<nn::VelocityMLP<float>>(nn::velocity_mlp_from_checkpoint<float>(ck));
+    nn::freeze(*f.net_);  // a loaded network is a base: sampled and fine-tuned from, never trained
     f.base_ = std::make_unique<flow::NetworkVelocity>(*f.net_);
     f.mixture_ = mixture_of_checkpoint(ck);
     f.image_ = image_of_checkpoint(ck);

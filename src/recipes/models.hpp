@@ -24,7 +24,8 @@ namespace am::recipes {
 //                       (finetune: a network copy, or a mixture + residual)
 //   --mixture SPEC      the exact velocity of a Gaussian mixture: "ring" or a
 //                       JSON file
-// on its path (--path condot | vp): a checkpoint records the path it was
+// on its path (--path condot | vp). A network it loads is frozen (nn::freeze):
+// it is the base of sampling and fine-tuning, never trained. A checkpoint records the path it was
 // trained on (metadata "path"; none: condot) and refuses another; a mixture's
 // exact field is formed on the path asked for (none: condot).
 class LoadedField {

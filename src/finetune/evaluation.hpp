@@ -1,56 +1,52 @@
-// Reward fine-tuning on images (MNIST): the classifier reward loaded from a
-// checkpoint, and the figures that say whether samples are digits, and
-// digits of class c.
+// The figures that compare samples with what fine-tuning should reach:
+//   2-D     samples against the exact tilted mixture (finetune/tilt.hpp):
+//           mode weights and their total variation, mode means, mean reward,
+//           diversity;
+//   images  samples seen through a classifier (MNIST): the share of class c,
+//           mean log p(c | x), confidence, the label histogram, diversity;
+//           and the target's figures estimated by reweighting base samples.
 //
-// Everything here takes samples in model space (pixels scaled to [-1, 1],
-// data/images.hpp). The evaluation first clamps them to [-1, 1], the picture
-// one would see: a sample cannot score through pixel values no image has.
-// The reward used for fine-tuning is not clamped (its gradient would vanish
+// Image samples are in model space (pixels scaled to [-1, 1],
+// data/images.hpp); the evaluation first clamps them to [-1, 1], the picture
+// one would see: a sample cannot score through pixel values no image has. The
+// reward used for fine-tuning is not clamped (its gradient would vanish
 // outside the range).
-// Design: docs/design.md#fine-tuning
+// Design: docs/design.md#exact-fields-and-tilts
 #pragma once
 
-#include <memory>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "data/mixture.hpp"
 #include "finetune/reward.hpp"
 #include "nn/mlp.hpp"
 
 namespace am::finetune {
 
-// "classifier:CKPT,DIGIT" -> (CKPT, DIGIT). One-line am::Error otherwise.
-struct ClassifierSpec {
-    std::string path;
-    int target = 0;
+// ---- 2-D: against a Gaussian mixture ------------------------------------------------------
+
+// Mean Euclidean distance between pairs of samples (the first n_max rows).
+double diversity(const Mat<float>& x, Index n_max = 2000);
+
+// Samples against a target mixture: each sample is assigned to its most
+// likely target component.
+struct Evaluation {
+    std::vector<double> weights, target_weights;  // per mode
+    double tv = 0;                     // total variation between the two
+    std::vector<double> mean_error;    // ||sample mean - target mean|| per mode
+    double max_mean_error = 0;         // over modes holding >= 1% of the samples
+    double reward_mean = 0, reward_exact = 0;
+    double diversity = 0, diversity_target = 0;
+    // Throws am::Error naming the first figure that is NaN or infinite (an
+    // empty mode's mean_error is the one exception: JSON null).
+    void check_finite() const;
+    std::string to_json() const;  // check_finite() first: never prints nan
 };
-bool is_classifier_spec(const std::string& spec);
-ClassifierSpec parse_classifier_spec(const std::string& spec);
+Evaluation evaluate(const Mat<float>& samples, const data::GaussianMixture& target, const Reward* reward,
+                    std::uint64_t seed = 0);
 
-// r(x) = log softmax(classifier(x))[c], with the classifier loaded from a
-// checkpoint and owned here (ClassifierReward only refers to one).
-class LoadedClassifierReward : public Reward {
-public:
-    // The checkpoint must map d inputs to 10 classes; c must be in 0..9.
-    LoadedClassifierReward(const ClassifierSpec& spec, Index d);
-    LoadedClassifierReward(const LoadedClassifierReward&) = delete;
-    LoadedClassifierReward& operator=(const LoadedClassifierReward&) = delete;
-
-    Index dim() const override { return reward_->dim(); }
-    ag::Var<float> forward(const ag::Var<float>& x) const override { return reward_->forward(x); }
-    std::string describe() const override;
-    const nn::MLP<float>& classifier() const { return net_; }
-    int target_class() const { return reward_->target_class(); }
-
-private:
-    ClassifierSpec spec_;
-    nn::MLP<float> net_;
-    std::unique_ptr<ClassifierReward> reward_;
-};
-
-// Any reward of the command line: classifier:CKPT,DIGIT, or what
-// parse_reward knows (linear:..., quadratic:...), for d-dimensional data.
-std::unique_ptr<Reward> make_reward(const std::string& spec, Index d);
+// ---- images: through a classifier ---------------------------------------------------------
 
 // Samples seen through a classifier (after clamping to [-1, 1]).
 struct ImageEvaluation {

@@ -1,55 +1,102 @@
-// Design: docs/design.md#fine-tuning
-#include "finetune/image_eval.hpp"
+// Design: docs/design.md#exact-fields-and-tilts
+#include "finetune/evaluation.hpp"
 
 #include <cmath>
 #include <sstream>
 
 #include "core/parse.hpp"
-
 #include "data/images.hpp"
 #include "finetune/tilt.hpp"
 #include "nn/classifier.hpp"
 
 namespace am::finetune {
 
-bool is_classifier_spec(const std::string& spec) { return spec.rfind("classifier:", 0) == 0; }
+using data::GaussianMixture;
 
-ClassifierSpec parse_classifier_spec(const std::string& spec) {
-    AM_CHECK(is_classifier_spec(spec), "reward '" + spec + "': expected classifier:CKPT,DIGIT");
-    const std::string rest = spec.substr(11);
-    const auto comma = rest.rfind(',');
-    AM_CHECK(comma != std::string::npos && comma > 0,
-             "reward '" + spec + "': expected classifier:CKPT,DIGIT (a checkpoint and a class 0..9)");
-    ClassifierSpec s;
-    s.path = rest.substr(0, comma);
-    const std::string digit = rest.substr(comma + 1);
-    AM_CHECK(digit.size() == 1 && digit[0] >= '0' && digit[0] <= '9',
-             "reward '" + spec + "': the class '" + digit + "' is not a digit 0..9");
-    s.target = digit[0] - '0';
-    return s;
+// ---- 2-D ----------------------------------------------------------------------------------
+
+double diversity(const Mat<float>& x, Index n_max) {
+    const Index n = std::min(rows(x), n_max), d = cols(x);
+    if (n < 2) return 0;
+    double s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(dynamic, 16)
+    for (Index i = 0; i < n; ++i)
+        for (Index j = i + 1; j < n; ++j) {
+            double q = 0;
+            for (Index k = 0; k < d; ++k) {
+                const double diff = double(x(i, k)) - x(j, k);
+                q += diff * diff;
+            }
+            s += std::sqrt(q);
+        }
+    return s / (0.5 * double(n) * double(n - 1));
 }
 
-LoadedClassifierReward::LoadedClassifierReward(const ClassifierSpec& spec, Index d)
-    : spec_(spec), net_(nn::load_classifier(spec.path, d, data::kImageClasses)) {
-    reward_ = std::make_unique<ClassifierReward>(net_, spec.target);
-}
-
-std::string LoadedClassifierReward::describe() const {
-    return "classifier:" + spec_.path + "," + std::to_string(spec_.target) + " (log p(" +
-           std::to_string(spec_.target) + " | x))";
-}
-
-std::unique_ptr<Reward> make_reward(const std::string& spec, Index d) {
-    if (is_classifier_spec(spec)) return std::make_unique<LoadedClassifierReward>(parse_classifier_spec(spec), d);
-    try {
-        return parse_reward(spec, d);
-    } catch (const Error& e) {
-        const std::string msg = e.what();
-        if (msg.find("unknown kind") != std::string::npos || msg.find("expected linear") != std::string::npos)
-            throw Error(msg + "; or classifier:CKPT,DIGIT");
-        throw;
+Evaluation evaluate(const Mat<float>& samples, const GaussianMixture& target, const Reward* reward,
+                    std::uint64_t seed) {
+    Evaluation ev;
+    const data::ModeStats ms = data::mode_stats(target, samples);
+    ev.weights = ms.weights;
+    ev.target_weights = target.weights;
+    ev.tv = data::total_variation(ms.weights, target.weights);
+    for (Index k = 0; k < target.size(); ++k) {
+        double e = 0;
+        for (Index i = 0; i < target.dim(); ++i) {
+            const double diff = ms.means(k, i) - target.means(k, i);
+            e += diff * diff;
+        }
+        e = std::sqrt(e);
+        ev.mean_error.push_back(e);
+        if (ms.weights[k] >= 0.01 && std::isfinite(e)) ev.max_mean_error = std::max(ev.max_mean_error, e);
     }
+    if (reward) {
+        ev.reward_mean = xt::mean(reward->value(samples))();
+        ev.reward_exact = expected_reward(target, *reward);
+    }
+    ev.diversity = diversity(samples);
+    Rng rng(seed);
+    ev.diversity_target = diversity(target.sample(std::min<Index>(rows(samples), 2000), rng));
+    return ev;
 }
+
+void Evaluation::check_finite() const {
+    const std::pair<const char*, double> figures[] = {
+        {"tv", tv}, {"max_mean_error", max_mean_error}, {"reward_mean", reward_mean}, {"reward_exact", reward_exact},
+        {"diversity", diversity}, {"diversity_target", diversity_target}};
+    for (const auto& [name, v] : figures)
+        AM_CHECK(std::isfinite(v), std::string("evaluation: ") + name + " is " + format_number(v) +
+                                       " (non-finite samples, target or reward)");
+    for (std::size_t k = 0; k < weights.size(); ++k)
+        AM_CHECK(std::isfinite(weights[k]) && std::isfinite(target_weights[k]),
+                 "evaluation: the weight of mode " + std::to_string(k) + " is not finite (non-finite target)");
+}
+
+std::string Evaluation::to_json() const {
+    check_finite();
+    std::ostringstream s;
+    s.precision(6);
+    auto list = [&](const std::vector<double>& v) {
+        s << "[";
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            s << (i ? ", " : "");
+            if (std::isfinite(v[i])) s << v[i];
+            else s << "null";  // an empty mode has no mean
+        }
+        s << "]";
+    };
+    s << "{\"tv\": " << tv << ", \"weights\": ";
+    list(weights);
+    s << ", \"target_weights\": ";
+    list(target_weights);
+    s << ", \"mean_error\": ";
+    list(mean_error);
+    s << ", \"max_mean_error\": " << max_mean_error << ", \"reward_mean\": " << reward_mean
+      << ", \"reward_exact\": " << reward_exact << ", \"diversity\": " << diversity
+      << ", \"diversity_target\": " << diversity_target << "}";
+    return s.str();
+}
+
+// ---- images -------------------------------------------------------------------------------
 
 ImageEvaluation evaluate_images(const nn::MLP<float>& classifier, const Mat<float>& samples, int target,
                                 const Mat<float>* real_of_target, double confidence, Index n_max) {
