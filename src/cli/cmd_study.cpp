@@ -31,7 +31,7 @@ struct StudyOptions {
     double iters_scale;
     Index eval_n;
     long pretrain_steps;
-    double lr_final;    // < 0: the recipes' own schedule
+    std::optional<double> lr_final;  // none: the recipes' own schedule
     std::string cases;  // comma-separated case numbers; empty: 0 .. count-1
     explicit StudyOptions(const FamilyStudySettings& d)
         : family_seed(d.family_seed), seeds(d.seeds), ring(d.ring), methods(joined(d.methods)), bases(joined(d.bases)),
@@ -80,7 +80,7 @@ FamilyStudySettings settings_of(const StudyOptions& o) {
                      std::to_string(o.count) + (o.ring ? " --ring" : "") + " --methods " + o.methods + " --bases " +
                      o.bases + " --seeds " + std::to_string(o.seeds) + " --iters-scale " + format_number(o.iters_scale) +
                      " --eval-n " + std::to_string(o.eval_n) + " --pretrain-steps " + std::to_string(o.pretrain_steps) +
-                     (o.lr_final >= 0 ? " --lr-final " + format_number(o.lr_final) : std::string()) +
+                     (o.lr_final ? " --lr-final " + format_number(*o.lr_final) : std::string()) +
                      (o.cases.empty() ? std::string() : " --cases " + o.cases);
     return s;
 }
@@ -113,8 +113,9 @@ void register_study(CLI::App& app) {
         ->check(integer_in(100, kMaxBatch));
     cmd->add_option("--pretrain-steps", o->pretrain_steps, "network bases: flow-matching steps of 1024")
         ->capture_default_str()->check(integer_in(1, kMaxIterations));
-    cmd->add_option("--lr-final", o->lr_final,
-                    "the cosine schedule's final learning rate as a fraction of the first (default: the recipes')")
+    cmd->add_option_function<double>(
+           "--lr-final", [o](const double& f) { o->lr_final = f; },
+           "the cosine schedule's final learning rate as a fraction of the first (default: the recipes')")
         ->check(real_in(0, 1, true));
     cmd->add_option("--cases", o->cases, "comma-separated case numbers instead of 0 .. count-1 (e.g. 1,3,8)");
     cmd->add_option("--out-dir", o->out_dir, "results.jsonl, table.md, grid.png, bases/, samples/")

@@ -95,7 +95,7 @@ StudyResult run_study(const FamilyCase& c, const StudyRun& run, const StudySetti
              "study: base '" + run.base + "': expected exact or network");
     AM_CHECK(run.base == "exact" || network, "study: a network-base run needs its pretrained base");
     AM_CHECK(s.iters_scale > 0 && s.eval_n > 0, "study: iters_scale and eval_n must be positive");
-    AM_CHECK(s.lr_final_fraction < 0 || (s.lr_final_fraction > 0 && s.lr_final_fraction <= 1),
+    AM_CHECK(!s.lr_final_fraction || (*s.lr_final_fraction > 0 && *s.lr_final_fraction <= 1),
              "study: the final learning-rate fraction must be in (0, 1]");
     const auto t0 = std::chrono::steady_clock::now();
     const auto [method, noise] = method_and_noise(run.method);
@@ -116,7 +116,7 @@ StudyResult run_study(const FamilyCase& c, const StudyRun& run, const StudySetti
     FineTuneConfig cfg = r.cfg;
     cfg.method = method;
     cfg.lambda = c.lambda;
-    if (s.lr_final_fraction >= 0) cfg.lr_final_fraction = s.lr_final_fraction;
+    if (s.lr_final_fraction) cfg.lr_final_fraction = *s.lr_final_fraction;
     const long iters = std::max<long>(1, std::lround(double(r.iters) * s.iters_scale));
     cfg.iters = iters;
     const flow::StepGrid grid = flow::make_step_grid(path, flow::parse_noise(noise), r.K, flow::Scheme::Exact);

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,8 +44,8 @@ struct StudySettings {
     Index eval_n = 20000;     // samples of the evaluation
     long pretrain_steps = 5000;  // network base: flow-matching steps of 1024
     // the cosine schedule's final learning rate as a fraction of the first
-    // (FineTuneConfig::lr_final_fraction); < 0: the recipe's own
-    double lr_final_fraction = -1;
+    // (FineTuneConfig::lr_final_fraction); none: the recipe's own
+    std::optional<double> lr_final_fraction;
 };
 
 struct StudyResult {
