@@ -24,17 +24,21 @@ PretrainPreset pretrain_image_preset() {
 }
 
 Recipe network_base_recipe() {
-    Recipe r;  // FineTuneConfig's defaults are this preset's
-    r.iters = 600;
+    Recipe r;  // FineTuneConfig's method settings are this preset's
+    // 1200 iterations along a cosine to 0.05 of the rate: median TV_own 0.042 -> 0.026 on family
+    // seed 4 (12 cases), 0.051 -> 0.032 on family seed 5 (9 cases) against 600 at a constant rate
+    r.iters = 1200;
+    r.cfg.lr_final_fraction = 0.05;
     r.K = 40;
     return r;
 }
 
 Recipe exact_base_recipe() {
-    Recipe r = network_base_recipe();
+    Recipe r;
     r.iters = 2000;  // 600 left the zero-started residual at TV 0.074 on the ring, 2000 reach 0.017 (README)
     r.width = 128;
     r.depth = 3;
+    r.K = 40;
     return r;
 }
 

@@ -24,7 +24,9 @@ enum class Method { AM, BasicAM, BPTT, DRaFT, ReFL };
 Method parse_method(const std::string& name);
 std::string method_name(Method m);
 
-// The defaults are the 2-D network-base preset's (finetune/presets.hpp).
+// The defaults are the 2-D network-base preset's method settings
+// (finetune/presets.hpp); the learning rate stays constant unless iters and
+// lr_final_fraction < 1 are set (the presets set both).
 struct FineTuneConfig {
     Method method = Method::AM;
     double lambda = 0.5;

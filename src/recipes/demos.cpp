@@ -162,7 +162,7 @@ void run_ring_demo(const RingDemoSettings& o) {
     plot::scatter_panels(o.out_dir + "/demo.png", panels, so);
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     std::printf("\npicture: %s/demo.png; total %.0f s. These are short runs (%ld iterations of %ld); the\n"
-                "full-quality recipe (600 of 512) is in README.md.\n", o.out_dir.c_str(), total, o.iters, long(o.batch));
+                "full-quality recipe (1200 of 512) is in README.md.\n", o.out_dir.c_str(), total, o.iters, long(o.batch));
 }
 
 // ---- the MNIST demo -----------------------------------------------------------------------

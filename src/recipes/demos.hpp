@@ -38,7 +38,7 @@ namespace am::recipes {
 struct RingDemoSettings {
     std::string out_dir = "out";
     long pretrain_steps = 3000;  // a short pretraining (the preset's: 5000)
-    long iters = 250;            // short fine-tuning runs (the network-base preset: 600 of 512)
+    long iters = 250;            // short fine-tuning runs (the network-base preset: 1200 of 512)
     Index batch = 256, n_eval = 8000;
     int K = 40;
     double lambda = 0.5, lr = 1e-3;
