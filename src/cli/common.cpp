@@ -8,34 +8,6 @@
 
 namespace am::cli {
 
-flow::StepGrid make_grid(const flow::Path& path, const std::string& noise, const std::string& scheme, int K) {
-    AM_CHECK(K > 0, "--steps must be a positive number of sampler steps, got " + std::to_string(K));
-    if (noise.rfind("constant:", 0) == 0) {
-        const auto sigma = parse_double(noise.substr(9));
-        AM_CHECK(!sigma || (*sigma >= 0 && *sigma <= kMaxSigma),
-                 "--noise " + noise + ": SIGMA must be in (0, " + format_number(kMaxSigma) + "]");
-    }
-    return flow::make_step_grid(path, flow::parse_noise(noise), K, flow::parse_scheme(scheme));
-}
-
-flow::SamplerSettings sampler_settings(const flow::Path& path, const std::string& noise,
-                                       const std::string& scheme, int K, const std::string& ode_method) {
-    AM_CHECK(K > 0, "--steps must be a positive number of sampler steps, got " + std::to_string(K));
-    flow::SamplerSettings s;
-    s.K = K;
-    AM_CHECK(ode_method == "euler" || ode_method == "heun",
-             "--ode-method '" + ode_method + "': expected euler or heun");
-    s.ode_method = flow::parse_ode_method(ode_method);
-    if (noise == "ode") {
-        s.noise = flow::parse_noise(noise);
-        return s;
-    }
-    make_grid(path, noise, scheme, K);  // validates --noise and --scheme as the fine-tuner sees them
-    s.noise = flow::parse_noise(noise);
-    s.scheme = flow::parse_scheme(scheme);
-    return s;
-}
-
 CLI::Validator integer_in(long lo, long hi) {
     const std::string range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
     return CLI::Validator(

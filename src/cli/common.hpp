@@ -1,6 +1,6 @@
 // What the amflow subcommands share beyond the recipes of src/recipes/ (the
-// loaded fields, the training loops, the image recipes): the time grid and the
-// sampler from --noise / --scheme / --steps, and the options' validation.
+// loaded fields and the sampler settings of --noise / --scheme / --steps, the
+// training loops, the image recipes): the options' validation.
 // Design: docs/design.md#command-line
 #pragma once
 
@@ -24,15 +24,6 @@ namespace am::cli {
 // The recipes (src/recipes/) by their plain names in the subcommands.
 using namespace am::recipes;
 
-// The sampler's step grid on `path` for --noise (ode | memoryless | constant:S),
-// --scheme (exact | paper | offset; paper and offset: CondOT only) and K = --steps.
-flow::StepGrid make_grid(const flow::Path& path, const std::string& noise, const std::string& scheme, int K);
-
-// The sampler of --noise (ode | memoryless | constant:S), --scheme, K = --steps
-// and --ode-method (euler | heun), validated on `path` (flow::draw_samples draws with it).
-flow::SamplerSettings sampler_settings(const flow::Path& path, const std::string& noise,
-                                       const std::string& scheme, int K, const std::string& ode_method = "heun");
-
 // A one-line error for an option that must be positive.
 void require_positive(double v, const std::string& option);
 
@@ -51,7 +42,6 @@ constexpr long kMaxBatch = 1000000;         // --batch, --n, --eval-n
 constexpr long kMaxWidth = 65536;           // --width, --hidden
 constexpr long kMaxDepth = 64;              // --depth
 constexpr double kMaxLambda = 1000;         // |--lambda|
-constexpr double kMaxSigma = 100;           // --noise constant:SIGMA
 CLI::Validator seed_value();                // --seed: [0, 2^63 - 1]
 
 // A combination that cannot mean anything: --ode-method given with an SDE

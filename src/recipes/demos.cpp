@@ -40,19 +40,6 @@ MnistDemoSettings::MnistDemoSettings() {
 
 namespace {
 
-// The sampler and the step grid of a noise schedule and scheme by name.
-flow::SamplerSettings sampler(const flow::Path& path, const std::string& noise, const std::string& scheme, int K) {
-    flow::SamplerSettings s;
-    s.noise = flow::parse_noise(noise);
-    s.scheme = flow::parse_scheme(scheme);
-    s.K = K;
-    if (noise != "ode") flow::make_step_grid(path, s.noise, K, s.scheme);  // refuses a scheme the path has not
-    return s;
-}
-flow::StepGrid step_grid(const flow::Path& path, const std::string& noise, const std::string& scheme, int K) {
-    return flow::make_step_grid(path, flow::parse_noise(noise), K, flow::parse_scheme(scheme));
-}
-
 // ---- the ring demo ------------------------------------------------------------------------
 
 struct RingRow {
@@ -106,9 +93,9 @@ void run_ring_demo(const RingDemoSettings& o) {
     // the base's own mode weights, and the tilt they predict
     Rng srng(o.seed + 10);
     const Mat<float> base_ode = flow::draw_samples(base.field(), *path,
-        sampler(*path, "ode", "exact", 100), o.n_eval, srng);
+        sampler_settings(*path, "ode", "exact", 100), o.n_eval, srng);
     const Mat<float> base_sde = flow::draw_samples(base.field(), *path,
-        sampler(*path, "memoryless", "exact", o.K), o.n_eval, srng);
+        sampler_settings(*path, "memoryless", "exact", o.K), o.n_eval, srng);
     data::GaussianMixture ring_net = ring;
     ring_net.weights = data::mode_stats(ring, base_ode).weights;
     const auto target_net = finetune::exact_tilt(ring_net, reward, o.lambda);
@@ -139,13 +126,13 @@ void run_ring_demo(const RingDemoSettings& o) {
         cfg.lambda = o.lambda;
         cfg.batch = o.batch;
         cfg.adam = nn::AdamConfig{o.lr};
-        finetune::FineTuner tuner(*ft, reward, step_grid(*path, run.noise, "exact", o.K), cfg, o.seed + 30);
+        finetune::FineTuner tuner(*ft, reward, make_grid(*path, run.noise, "exact", o.K), cfg, o.seed + 30);
         const auto summary = run_finetuning([&] { return tuner.iterate(); }, o.iters, std::max<long>(1, o.iters / 5), "   " + run.method);
         Rng erng(o.seed + 40);
         const Mat<float> x_ode = flow::draw_samples(*ft, *path,
-            sampler(*path, "ode", "exact", 100), o.n_eval, erng);
+            sampler_settings(*path, "ode", "exact", 100), o.n_eval, erng);
         const Mat<float> x_sde = flow::draw_samples(*ft, *path,
-            sampler(*path, "memoryless", "exact", o.K), o.n_eval, erng);
+            sampler_settings(*path, "memoryless", "exact", o.K), o.n_eval, erng);
         for (const auto& [name, x] : {std::pair<std::string, const Mat<float>&>{"ODE", x_ode}, {"memoryless", x_sde}}) {
             table.push_back({run.method, run.noise, name, finetune::evaluate(x, target, &reward),
                              finetune::evaluate(x, target_net, &reward), summary.seconds_per_iter, summary.peak_rss_mb});
@@ -302,9 +289,9 @@ void run_mnist_demo(const MnistDemoSettings& o) {
                               const std::string& grid_name, MnistRow proto) {
         Rng erng(o.seed + 100);  // the same noise for every model
         const Mat<float> x_ode = flow::draw_samples(field, base.path(),
-            sampler(base.path(), "ode", o.scheme, o.ode_steps), o.n_eval, erng);
+            sampler_settings(base.path(), "ode", o.scheme, o.ode_steps), o.n_eval, erng);
         const Mat<float> x_sde = flow::draw_samples(field, base.path(),
-            sampler(base.path(), "memoryless", o.scheme, o.K), o.n_eval, erng);
+            sampler_settings(base.path(), "memoryless", o.scheme, o.K), o.n_eval, erng);
         for (const auto& [sampler, x] : {std::pair<std::string, const Mat<float>*>{"ODE", &x_ode}, {"memoryless SDE", &x_sde}}) {
             MnistRow r = proto;
             r.method = name;
@@ -379,7 +366,7 @@ void run_mnist_demo(const MnistDemoSettings& o) {
         cfg.loss_steps = finetune::LossSteps::parse(o.loss_steps);
         cfg.clip = o.clip;
         cfg.adam = nn::AdamConfig{run.lr};
-        finetune::FineTuner tuner(*ft, reward, step_grid(base.path(), "memoryless", o.scheme, o.K), cfg, o.seed + 30);
+        finetune::FineTuner tuner(*ft, reward, make_grid(base.path(), "memoryless", o.scheme, o.K), cfg, o.seed + 30);
         const auto summary = run_finetuning([&] { return tuner.iterate(); }, run.iters, std::max<long>(1, run.iters / 10), "   " + tag);
         proto.sec_per_iter = summary.seconds_per_iter;
         proto.peak_mb = summary.peak_rss_mb;

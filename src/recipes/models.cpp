@@ -1,6 +1,7 @@
 // Design: docs/design.md#recipes
 #include "recipes/models.hpp"
 
+#include "core/parse.hpp"
 #include "data/mixture_json.hpp"
 
 namespace am::recipes {
@@ -116,6 +117,34 @@ nn::Checkpoint finetuned_checkpoint(const finetune::FineTunedModel& ft, const Lo
 
 void save_finetuned(const std::string& path, const finetune::FineTunedModel& ft, const LoadedField& base) {
     nn::save_checkpoint(path, finetuned_checkpoint(ft, base));
+}
+
+flow::StepGrid make_grid(const flow::Path& path, const std::string& noise, const std::string& scheme, int K) {
+    AM_CHECK(K > 0, "--steps must be a positive number of sampler steps, got " + std::to_string(K));
+    if (noise.rfind("constant:", 0) == 0) {
+        const auto sigma = parse_double(noise.substr(9));
+        AM_CHECK(!sigma || (*sigma >= 0 && *sigma <= kMaxSigma),
+                 "--noise " + noise + ": SIGMA must be in (0, " + format_number(kMaxSigma) + "]");
+    }
+    return flow::make_step_grid(path, flow::parse_noise(noise), K, flow::parse_scheme(scheme));
+}
+
+flow::SamplerSettings sampler_settings(const flow::Path& path, const std::string& noise,
+                                       const std::string& scheme, int K, const std::string& ode_method) {
+    AM_CHECK(K > 0, "--steps must be a positive number of sampler steps, got " + std::to_string(K));
+    flow::SamplerSettings s;
+    s.K = K;
+    AM_CHECK(ode_method == "euler" || ode_method == "heun",
+             "--ode-method '" + ode_method + "': expected euler or heun");
+    s.ode_method = flow::parse_ode_method(ode_method);
+    if (noise == "ode") {
+        s.noise = flow::parse_noise(noise);
+        return s;
+    }
+    make_grid(path, noise, scheme, K);  // validates --noise and --scheme as the fine-tuner sees them
+    s.noise = flow::parse_noise(noise);
+    s.scheme = flow::parse_scheme(scheme);
+    return s;
 }
 
 }  // namespace am::recipes

@@ -14,6 +14,7 @@
 #include "flow/exact_fields.hpp"
 #include "flow/network_field.hpp"
 #include "flow/path.hpp"
+#include "flow/sampler.hpp"
 #include "nn/checkpoint.hpp"
 #include "recipes/images.hpp"
 
@@ -85,5 +86,17 @@ std::unique_ptr<finetune::FineTunedModel> make_finetuned(const LoadedField& base
 // base's mixture in its metadata when there is one), and its saving.
 nn::Checkpoint finetuned_checkpoint(const finetune::FineTunedModel& ft, const LoadedField& base);
 void save_finetuned(const std::string& path, const finetune::FineTunedModel& ft, const LoadedField& base);
+
+// The largest sigma of --noise constant:SIGMA.
+constexpr double kMaxSigma = 100;
+
+// The sampler's step grid on `path` for --noise (ode | memoryless | constant:S),
+// --scheme (exact | paper | offset; paper and offset: CondOT only) and K = --steps.
+flow::StepGrid make_grid(const flow::Path& path, const std::string& noise, const std::string& scheme, int K);
+
+// The sampler of --noise (ode | memoryless | constant:S), --scheme, K = --steps
+// and --ode-method (euler | heun), validated on `path` (flow::draw_samples draws with it).
+flow::SamplerSettings sampler_settings(const flow::Path& path, const std::string& noise,
+                                       const std::string& scheme, int K, const std::string& ode_method = "heun");
 
 }  // namespace am::recipes
